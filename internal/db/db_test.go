@@ -1,0 +1,76 @@
+package db_test
+
+import (
+	"context"
+	"errors"
+	"testing"
+
+	"github.com/kizuna-oss/kizuna/internal/db"
+	"github.com/kizuna-oss/kizuna/internal/db/dbtest"
+)
+
+func TestMigrateFromEmpty(t *testing.T) {
+	dbtest.Run(t, func(t *testing.T, d *db.DB) {
+		ctx := context.Background()
+		cur, latest, err := d.MigrationVersion(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if cur != latest || cur == 0 {
+			t.Fatalf("version %d, latest %d", cur, latest)
+		}
+		// Migrating again is a no-op.
+		if err := d.Migrate(ctx); err != nil {
+			t.Fatal(err)
+		}
+	})
+}
+
+func TestWriteTxCommitsAndRollsBack(t *testing.T) {
+	dbtest.Run(t, func(t *testing.T, d *db.DB) {
+		ctx := context.Background()
+		insert := func(tx *db.Tx, ref string) error {
+			_, err := tx.ExecContext(ctx, `INSERT INTO job_leases (name, holder, expires_at) VALUES ($1, $2, $3)`, ref, "t", tx.NowMS())
+			return err
+		}
+		if err := d.WriteTx(ctx, func(tx *db.Tx) error { return insert(tx, "a") }); err != nil {
+			t.Fatal(err)
+		}
+		boom := errors.New("boom")
+		err := d.WriteTx(ctx, func(tx *db.Tx) error {
+			if err := insert(tx, "b"); err != nil {
+				return err
+			}
+			return boom
+		})
+		if !errors.Is(err, boom) {
+			t.Fatalf("err = %v", err)
+		}
+		err = d.WriteTx(ctx, func(tx *db.Tx) error { return insert(tx, "a") })
+		if !db.IsUniqueViolation(err) {
+			t.Fatalf("duplicate insert: %v, want unique violation", err)
+		}
+		var n int
+		if err := d.Reader().QueryRowContext(ctx, `SELECT COUNT(*) FROM job_leases`).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		if n != 1 {
+			t.Fatalf("rows = %d, want 1", n)
+		}
+	})
+}
+
+func TestSQLiteReaderIsReadOnly(t *testing.T) {
+	d := dbtest.OpenSQLite(t)
+	if _, err := d.Reader().Exec(`INSERT INTO job_leases (name, holder, expires_at) VALUES ('x','y',1)`); err == nil {
+		t.Fatal("reader pool accepted a write")
+	}
+	var mode string
+	if err := d.Reader().QueryRow(`PRAGMA journal_mode`).Scan(&mode); err != nil || mode != "wal" {
+		t.Fatalf("journal_mode = %q, %v", mode, err)
+	}
+	var sync int
+	if err := d.Writer().QueryRow(`PRAGMA synchronous`).Scan(&sync); err != nil || sync != 2 {
+		t.Fatalf("synchronous = %d, %v; want 2 (FULL)", sync, err)
+	}
+}
