@@ -135,7 +135,7 @@ type querier interface {
 
 // loadProfiles reads the given profiles into into, chunked so no statement
 // exceeds db.MaxParams.
-func loadProfiles(ctx context.Context, q querier, ids []int64, into map[int64]*profile) error {
+func loadProfiles(ctx context.Context, q querier, d db.Dialect, ids []int64, into map[int64]*profile) error {
 	const chunk = 1000
 	for lo := 0; lo < len(ids); lo += chunk {
 		hi := min(lo+chunk, len(ids))
@@ -143,7 +143,7 @@ func loadProfiles(ctx context.Context, q querier, ids []int64, into map[int64]*p
 		for i, id := range ids[lo:hi] {
 			args[i] = id
 		}
-		rows, err := q.QueryContext(ctx, `SELECT `+customerCols+` FROM customers WHERE id IN (`+db.Placeholders(1, len(args))+`)`, args...)
+		rows, err := q.QueryContext(ctx, positional(d, `SELECT `+customerCols+` FROM customers WHERE id IN (`+db.Placeholders(1, len(args))+`)`), args...)
 		if err != nil {
 			return fmt.Errorf("load profiles: %w", err)
 		}

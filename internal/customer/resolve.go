@@ -41,6 +41,11 @@ type normalTraits struct {
 // sees the other's rows. Only Postgres can race: SQLite has one writer.
 var errRaced = errors.New("customer: concurrent resolution")
 
+// lastSeenGranularity is how far last_seen_at must move before it is
+// written: "last seen" is read in minutes, and skipping smaller moves saves
+// a row write per active device per batch on the ingest path.
+const lastSeenGranularity = 60_000 // ms
+
 // resolveRetries counts re-runs after a race, for tests and diagnostics.
 var resolveRetries atomic.Int64
 
@@ -201,6 +206,13 @@ func (s *Service) ResolveTx(ctx context.Context, tx *db.Tx, reqs []Resolve) ([]i
 	}
 }
 
+// groupIDs is the subquery of the profile ids of canonical customer p (a
+// parameter placeholder): the root and every profile merged into it. Two
+// index lookups; an OR over both columns would scan the table.
+func groupIDs(p string) string {
+	return `SELECT id FROM customers WHERE id = ` + p + ` UNION ALL SELECT id FROM customers WHERE merged_into = ` + p
+}
+
 // resolver holds one batch's view of identities and profiles while it
 // decides, and what it must write afterwards.
 type resolver struct {
@@ -252,7 +264,11 @@ func newResolver(ctx context.Context, s *Service, tx *db.Tx) *resolver {
 }
 
 func (r *resolver) run(reqs []Resolve, inputs []resolveInput) ([]int64, error) {
-	if err := r.lookup(inputs); err != nil {
+	merge := make([]bool, len(reqs))
+	for i := range reqs {
+		merge[i] = reqs[i].Merge
+	}
+	if err := r.lookup(inputs, merge); err != nil {
 		return nil, err
 	}
 	out := make([]int64, len(reqs))
@@ -275,7 +291,7 @@ func (r *resolver) run(reqs []Resolve, inputs []resolveInput) ([]int64, error) {
 
 // lookup reads the owners of every key of the batch (one query per kind and
 // chunk) and the profiles they belong to, with their roots.
-func (r *resolver) lookup(inputs []resolveInput) error {
+func (r *resolver) lookup(inputs []resolveInput, merge []bool) error {
 	byKind := map[string][]string{}
 	seen := map[identKey]bool{}
 	for i := range inputs {
@@ -298,7 +314,7 @@ func (r *resolver) lookup(inputs []resolveInput) error {
 			for _, v := range values[lo:hi] {
 				args = append(args, v)
 			}
-			rows, err := r.tx.QueryContext(r.ctx, `SELECT value, customer_id FROM identities WHERE kind = $1 AND value IN (`+db.Placeholders(2, hi-lo)+`)`, args...)
+			rows, err := r.tx.QueryContext(r.ctx, positional(r.tx.Dialect, `SELECT value, customer_id FROM identities WHERE kind = $1 AND value IN (`+db.Placeholders(2, hi-lo)+`)`), args...)
 			if err != nil {
 				return fmt.Errorf("resolve: look up %s: %w", kind, err)
 			}
@@ -323,7 +339,7 @@ func (r *resolver) lookup(inputs []resolveInput) error {
 			}
 		}
 	}
-	if err := loadProfiles(r.ctx, r.tx, owners, r.profiles); err != nil {
+	if err := loadProfiles(r.ctx, r.tx, r.tx.Dialect, owners, r.profiles); err != nil {
 		return fmt.Errorf("resolve: %w", err)
 	}
 	// merged_into always points at a root, so one more read finds them all.
@@ -333,12 +349,81 @@ func (r *resolver) lookup(inputs []resolveInput) error {
 			roots = append(roots, p.parent)
 		}
 	}
-	if err := loadProfiles(r.ctx, r.tx, roots, r.profiles); err != nil {
+	if err := loadProfiles(r.ctx, r.tx, r.tx.Dialect, roots, r.profiles); err != nil {
 		return fmt.Errorf("resolve: %w", err)
 	}
 	for _, id := range owners {
 		if r.profiles[id] == nil {
 			return fmt.Errorf("resolve: identity owner %d has no profile row", id)
+		}
+	}
+	return r.preloadUserIDs(inputs, merge)
+}
+
+// preloadUserIDs reads, in one query, the user ids of every customer the
+// user-id guard will ask about: the customers a new user id may join and
+// the customers a Merge request links. Most batches (tracks of known
+// devices) need none.
+func (r *resolver) preloadUserIDs(inputs []resolveInput, merge []bool) error {
+	var need []int64
+	mark := func(root int64) {
+		if !slices.Contains(need, root) {
+			need = append(need, root)
+		}
+	}
+	for i := range inputs {
+		keys := inputs[i].keys
+		_, uidKnown := r.owner[keys[0]]
+		newUID := keys[0].kind == KindUserID && !uidKnown
+		var roots []int64
+		for _, k := range keys {
+			if o, ok := r.owner[k]; ok && !slices.Contains(roots, r.root(o)) {
+				roots = append(roots, r.root(o))
+			}
+		}
+		if newUID || (merge[i] && len(roots) > 1) {
+			for _, root := range roots {
+				mark(root)
+			}
+		}
+	}
+	const chunk = 1000
+	for lo := 0; lo < len(need); lo += chunk {
+		hi := min(lo+chunk, len(need))
+		n := hi - lo
+		args := make([]any, 0, 2*n+1)
+		args = append(args, KindUserID)
+		for range 2 {
+			for _, id := range need[lo:hi] {
+				args = append(args, id)
+			}
+		}
+		rows, err := r.tx.QueryContext(r.ctx, positional(r.tx.Dialect, `SELECT i.value, COALESCE(c.merged_into, c.id)
+			FROM identities i JOIN customers c ON c.id = i.customer_id
+			WHERE i.kind = $1 AND i.customer_id IN (
+				SELECT id FROM customers WHERE id IN (`+db.Placeholders(2, n)+`)
+				UNION ALL SELECT id FROM customers WHERE merged_into IN (`+db.Placeholders(2+n, n)+`))
+			ORDER BY i.id`), args...)
+		if err != nil {
+			return fmt.Errorf("resolve: user ids: %w", err)
+		}
+		for _, id := range need[lo:hi] {
+			r.userIDs[id] = nil
+		}
+		for rows.Next() {
+			var v string
+			var root int64
+			if err := rows.Scan(&v, &root); err != nil {
+				rows.Close()
+				return fmt.Errorf("resolve: user ids: %w", err)
+			}
+			r.userIDs[root] = append(r.userIDs[root], v)
+		}
+		if err := rows.Close(); err != nil {
+			return fmt.Errorf("resolve: user ids: %w", err)
+		}
+		if err := rows.Err(); err != nil {
+			return fmt.Errorf("resolve: user ids: %w", err)
 		}
 	}
 	return nil
@@ -358,8 +443,8 @@ func (r *resolver) groupUserIDs(root int64) ([]string, error) {
 	}
 	var ids []string
 	if root > 0 {
-		rows, err := r.tx.QueryContext(r.ctx, `SELECT i.value FROM identities i JOIN customers c ON c.id = i.customer_id
-			WHERE i.kind = $1 AND (c.id = $2 OR c.merged_into = $2) ORDER BY i.id`, KindUserID, root)
+		rows, err := r.tx.QueryContext(r.ctx, `SELECT value FROM identities WHERE kind = $1 AND customer_id IN (`+groupIDs("$2")+`)
+			ORDER BY id`, KindUserID, root)
 		if err != nil {
 			return nil, fmt.Errorf("resolve: user ids of %d: %w", root, err)
 		}
@@ -614,10 +699,10 @@ func (r *resolver) flush() (func(int64) int64, error) {
 				p.f.Email, p.f.Phone, p.f.Locale, p.f.TimeZone, p.f.Country, p.f.LifecycleStage,
 				p.attributesJSON(), SearchText(c), sortName(c), p.createdAt, r.now, last)
 		}
-		rows, err := tx.QueryContext(ctx, `INSERT INTO customers (family_name, given_name, family_name_kana, given_name_kana,
+		rows, err := tx.QueryContext(ctx, positional(tx.Dialect, `INSERT INTO customers (family_name, given_name, family_name_kana, given_name_kana,
 			email, phone, locale, time_zone, country, lifecycle_stage, attributes, search_text, sort_name,
 			created_at, updated_at, last_seen_at)
-			VALUES `+db.Rows(hi-lo, profCols)+` RETURNING id`, args...)
+			VALUES `+valuesRows(hi-lo, profCols)+` RETURNING id`), args...)
 		if err != nil {
 			return nil, fmt.Errorf("resolve: create profiles: %w", err)
 		}
@@ -655,8 +740,8 @@ func (r *resolver) flush() (func(int64) int64, error) {
 		for _, ni := range r.newIdent[lo:hi] {
 			args = append(args, realID(ni.profile), ni.key.kind, ni.key.value, ni.source, r.now)
 		}
-		res, err := tx.ExecContext(ctx, `INSERT INTO identities (customer_id, kind, value, source, created_at)
-			VALUES `+db.Rows(hi-lo, identCols)+` ON CONFLICT (kind, value) DO NOTHING`, args...)
+		res, err := tx.ExecContext(ctx, positional(tx.Dialect, `INSERT INTO identities (customer_id, kind, value, source, created_at)
+			VALUES `+valuesRows(hi-lo, identCols)+` ON CONFLICT (kind, value) DO NOTHING`), args...)
 		if err != nil {
 			return nil, fmt.Errorf("resolve: add identities: %w", err)
 		}
@@ -691,12 +776,14 @@ func (r *resolver) flush() (func(int64) int64, error) {
 		return nil, fmt.Errorf("resolve: %w", err)
 	}
 
-	// 5. last_seen_at, once per stored profile, only forward.
+	// 5. last_seen_at, once per stored profile, only forward, and only when
+	// it moves by more than lastSeenGranularity: a device sending events
+	// every second would otherwise rewrite its profile row every batch.
 	var seenArgs []any
 	var seenRows int
 	var seenIDs []int64
 	for _, p := range r.profiles {
-		if p.seen > p.lastSeen && !p.isNew {
+		if p.seen > p.lastSeen+lastSeenGranularity && !p.isNew {
 			seenIDs = append(seenIDs, p.id)
 		}
 	}
@@ -758,14 +845,14 @@ func scanIDs(rows interface {
 	return ids, rows.Err()
 }
 
-// valuesTable returns "(VALUES (CAST($1 AS t1), …), …) AS v" for rows of the
+// valuesTable returns "(VALUES (CAST($start AS t1), …), …) AS v" for rows of the
 // given column types. The casts let Postgres type the parameters (a bare
 // VALUES list has no context to infer them from); the columns are named
 // column1, column2 … on both engines.
-func valuesTable(rows int, types []string) string {
+func valuesTable(start, rows int, types []string) string {
 	var b strings.Builder
 	b.WriteString("(VALUES ")
-	n := 1
+	n := start
 	for r := 0; r < rows; r++ {
 		if r > 0 {
 			b.WriteString(", ")
@@ -789,9 +876,9 @@ func valuesTable(rows int, types []string) string {
 }
 
 func updateLastSeen(ctx context.Context, tx *db.Tx, args []any, rows int) error {
-	_, err := tx.ExecContext(ctx, `UPDATE customers SET last_seen_at = v.column2
-		FROM `+valuesTable(rows, []string{"BIGINT", "BIGINT"})+`
-		WHERE customers.id = v.column1 AND (customers.last_seen_at IS NULL OR customers.last_seen_at < v.column2)`, args...)
+	_, err := tx.ExecContext(ctx, positional(tx.Dialect, `UPDATE customers SET last_seen_at = v.column2
+		FROM `+valuesTable(1, rows, []string{"BIGINT", "BIGINT"})+`
+		WHERE customers.id = v.column1 AND (customers.last_seen_at IS NULL OR customers.last_seen_at < v.column2)`), args...)
 	if err != nil {
 		return fmt.Errorf("resolve: last seen: %w", err)
 	}
@@ -806,19 +893,18 @@ func updateProfiles(ctx context.Context, tx *db.Tx, ps []*profile, now int64) er
 	for lo := 0; lo < len(ps); lo += chunk {
 		hi := min(lo+chunk, len(ps))
 		args := make([]any, 0, (hi-lo)*len(types)+1)
+		args = append(args, now)
 		for _, p := range ps[lo:hi] {
 			c := p.asCustomer()
 			args = append(args, p.id, p.f.FamilyName, p.f.GivenName, p.f.FamilyNameKana, p.f.GivenNameKana,
 				p.f.Email, p.f.Phone, p.f.Locale, p.f.TimeZone, p.f.Country, p.f.LifecycleStage,
 				p.attributesJSON(), SearchText(c), sortName(c))
 		}
-		args = append(args, now)
-		nowParam := "$" + strconv.Itoa(len(args))
-		_, err := tx.ExecContext(ctx, `UPDATE customers SET family_name = v.column2, given_name = v.column3,
-			family_name_kana = v.column4, given_name_kana = v.column5, email = v.column6, phone = v.column7,
-			locale = v.column8, time_zone = v.column9, country = v.column10, lifecycle_stage = v.column11,
-			attributes = v.column12, search_text = v.column13, sort_name = v.column14, updated_at = `+nowParam+`
-			FROM `+valuesTable(hi-lo, types)+` WHERE customers.id = v.column1`, args...)
+		_, err := tx.ExecContext(ctx, positional(tx.Dialect, `UPDATE customers SET updated_at = $1, family_name = v.column2,
+			given_name = v.column3, family_name_kana = v.column4, given_name_kana = v.column5, email = v.column6,
+			phone = v.column7, locale = v.column8, time_zone = v.column9, country = v.column10,
+			lifecycle_stage = v.column11, attributes = v.column12, search_text = v.column13, sort_name = v.column14
+			FROM `+valuesTable(2, hi-lo, types)+` WHERE customers.id = v.column1`), args...)
 		if err != nil {
 			return fmt.Errorf("update profiles: %w", err)
 		}
