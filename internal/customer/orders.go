@@ -350,7 +350,7 @@ func recordOrders(ctx context.Context, tx *db.Tx, in []OrderInput) error {
 		}
 		if _, err := tx.ExecContext(ctx, positional(tx.Dialect, `UPDATE orders SET updated_at = $1, status = v.column2,
 			has_sale = v.column3, placed_at = v.column4, event_id = COALESCE(v.column5, orders.event_id),
-			total_minor = (SELECT COALESCE(SUM(l.amount_minor), 0) FROM order_lines l WHERE l.order_id = orders.id)
+			total_minor = (SELECT CAST(COALESCE(SUM(l.amount_minor), 0) AS BIGINT) FROM order_lines l WHERE l.order_id = orders.id)
 			FROM `+valuesTable(2, hi-lo, types)+` WHERE orders.id = v.column1`), args...); err != nil {
 			return fmt.Errorf("record orders: update: %w", err)
 		}
@@ -379,7 +379,7 @@ func lookupOrders(ctx context.Context, tx *db.Tx, in []OrderInput) (map[string]*
 		}
 		rows, err := tx.QueryContext(ctx, positional(tx.Dialect, `SELECT o.id, o.order_ref, o.customer_id, o.currency, o.status, o.has_sale,
 			o.total_minor, o.placed_at, COALESCE(o.event_id, 0),
-			COALESCE((SELECT SUM(l.amount_minor) FROM order_lines l WHERE l.order_id = o.id AND l.kind = 'sale'), 0)
+			CAST(COALESCE((SELECT SUM(l.amount_minor) FROM order_lines l WHERE l.order_id = o.id AND l.kind = 'sale'), 0) AS BIGINT)
 			FROM orders o WHERE o.order_ref IN (`+db.Placeholders(1, hi-lo)+`)`), args...)
 		if err != nil {
 			return nil, fmt.Errorf("record orders: look up: %w", err)
