@@ -80,8 +80,8 @@ func TestNormalizeLINEUserID(t *testing.T) {
 
 func TestNames(t *testing.T) {
 	cases := []struct{ fn, in, want string }{
-		{"name", "  山田　 太郎 ", "山田 太郎"}, // ideographic space collapsed
-		{"name", "ﾔﾏﾀﾞ ﾀﾛｳ", "ヤマダ タロウ"},   // half-width kana with a voiced mark
+		{"name", "  山田　 太郎 ", "山田 太郎"},  // ideographic space collapsed
+		{"name", "ﾔﾏﾀﾞ ﾀﾛｳ", "ヤマダ タロウ"}, // half-width kana with a voiced mark
 		{"name", "Ｊｏｈｎ", "John"},
 		{"hira", "ヤマダ タロウ", "やまだ たろう"},
 		{"hira", "ヴァイオリン・ヱ", "ゔぁいおりん・ゑ"},

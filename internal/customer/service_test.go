@@ -484,7 +484,9 @@ func TestOrdersAndSummary(t *testing.T) {
 func TestOverview(t *testing.T) {
 	dbtest.Run(t, func(t *testing.T, d *db.DB) {
 		s := customer.NewService(d)
-		day := func(n int, h int) time.Time { return t0.Add(time.Duration(n)*24*time.Hour + time.Duration(h)*time.Hour) }
+		day := func(n int, h int) time.Time {
+			return t0.Add(time.Duration(n)*24*time.Hour + time.Duration(h)*time.Hour)
+		}
 		at := func(r customer.Resolve, ts time.Time) customer.Resolve { r.SeenAt = ts; return r }
 		ids := resolve(t, d, s,
 			at(anon("c1"), day(0, 1)),
