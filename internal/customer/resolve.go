@@ -344,8 +344,10 @@ func (r *resolver) lookup(inputs []resolveInput, merge []bool) error {
 	}
 	// merged_into always points at a root, so one more read finds them all.
 	var roots []int64
+	rootSeen := map[int64]bool{}
 	for _, p := range r.profiles {
-		if p.parent != 0 && r.profiles[p.parent] == nil && !slices.Contains(roots, p.parent) {
+		if p.parent != 0 && r.profiles[p.parent] == nil && !rootSeen[p.parent] {
+			rootSeen[p.parent] = true
 			roots = append(roots, p.parent)
 		}
 	}
@@ -366,8 +368,10 @@ func (r *resolver) lookup(inputs []resolveInput, merge []bool) error {
 // devices) need none.
 func (r *resolver) preloadUserIDs(inputs []resolveInput, merge []bool) error {
 	var need []int64
+	marked := map[int64]bool{}
 	mark := func(root int64) {
-		if !slices.Contains(need, root) {
+		if !marked[root] {
+			marked[root] = true
 			need = append(need, root)
 		}
 	}
@@ -391,19 +395,22 @@ func (r *resolver) preloadUserIDs(inputs []resolveInput, merge []bool) error {
 	for lo := 0; lo < len(need); lo += chunk {
 		hi := min(lo+chunk, len(need))
 		n := hi - lo
-		args := make([]any, 0, 2*n+1)
-		args = append(args, KindUserID)
+		args := make([]any, 0, 2*n)
 		for range 2 {
 			for _, id := range need[lo:hi] {
 				args = append(args, id)
 			}
 		}
-		rows, err := r.tx.QueryContext(r.ctx, positional(r.tx.Dialect, `SELECT i.value, COALESCE(c.merged_into, c.id)
-			FROM identities i JOIN customers c ON c.id = i.customer_id
-			WHERE i.kind = $1 AND i.customer_id IN (
-				SELECT id FROM customers WHERE id IN (`+db.Placeholders(2, n)+`)
-				UNION ALL SELECT id FROM customers WHERE merged_into IN (`+db.Placeholders(2+n, n)+`))
-			ORDER BY i.id`), args...)
+		// Driven from the customer ids (index lookups), never from the
+		// user_id identities, which can be millions: SQLite keeps the
+		// left side of a CROSS JOIN as the outer loop.
+		rows, err := r.tx.QueryContext(r.ctx, positional(r.tx.Dialect, `SELECT i.value, g.root, i.id
+			FROM (SELECT id, id AS root FROM customers WHERE id IN (`+db.Placeholders(1, n)+`)
+				UNION ALL
+				SELECT id, merged_into FROM customers WHERE merged_into IS NOT NULL AND merged_into IN (`+db.Placeholders(1+n, n)+`)) g
+			CROSS JOIN identities i
+			WHERE i.customer_id = g.id AND i.kind = 'user_id'
+			ORDER BY 3`), args...)
 		if err != nil {
 			return fmt.Errorf("resolve: user ids: %w", err)
 		}
@@ -412,8 +419,8 @@ func (r *resolver) preloadUserIDs(inputs []resolveInput, merge []bool) error {
 		}
 		for rows.Next() {
 			var v string
-			var root int64
-			if err := rows.Scan(&v, &root); err != nil {
+			var root, identID int64
+			if err := rows.Scan(&v, &root, &identID); err != nil {
 				rows.Close()
 				return fmt.Errorf("resolve: user ids: %w", err)
 			}
