@@ -62,6 +62,7 @@ type profile struct {
 	seen      int64 // the newest SeenAt of this batch, to move last_seen_at forward
 	dirty     bool  // fields or attributes changed
 	isNew     bool  // created by this batch: inserted whole, never updated
+	light     bool  // only id, parent and lastSeen are loaded (see loadLight)
 }
 
 func (p *profile) attributes() map[string]any {
@@ -131,6 +132,44 @@ type querier interface {
 	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
 	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
 	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+}
+
+// loadLight reads only what resolving a track needs — the profile's root
+// and last_seen_at — for the given profiles, leaving those already in into
+// alone. The hot path reads hundreds of profiles per batch and changes the
+// fields of few; those are then read whole (loadProfiles).
+func loadLight(ctx context.Context, q querier, d db.Dialect, ids []int64, into map[int64]*profile) error {
+	const chunk = 1000
+	for lo := 0; lo < len(ids); lo += chunk {
+		hi := min(lo+chunk, len(ids))
+		args := make([]any, hi-lo)
+		for i, id := range ids[lo:hi] {
+			args[i] = id
+		}
+		rows, err := q.QueryContext(ctx, positional(d, `SELECT id, merged_into, last_seen_at FROM customers WHERE id IN (`+db.Placeholders(1, len(args))+`)`), args...)
+		if err != nil {
+			return fmt.Errorf("load profiles: %w", err)
+		}
+		for rows.Next() {
+			var p profile
+			var parent, seen sql.NullInt64
+			if err := rows.Scan(&p.id, &parent, &seen); err != nil {
+				rows.Close()
+				return fmt.Errorf("load profiles: %w", err)
+			}
+			p.parent, p.lastSeen, p.light = parent.Int64, seen.Int64, true
+			if into[p.id] == nil {
+				into[p.id] = &p
+			}
+		}
+		if err := rows.Close(); err != nil {
+			return fmt.Errorf("load profiles: %w", err)
+		}
+		if err := rows.Err(); err != nil {
+			return fmt.Errorf("load profiles: %w", err)
+		}
+	}
+	return nil
 }
 
 // loadProfiles reads the given profiles into into, chunked so no statement

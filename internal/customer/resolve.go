@@ -339,7 +339,7 @@ func (r *resolver) lookup(inputs []resolveInput, merge []bool) error {
 			}
 		}
 	}
-	if err := loadProfiles(r.ctx, r.tx, r.tx.Dialect, owners, r.profiles); err != nil {
+	if err := loadLight(r.ctx, r.tx, r.tx.Dialect, owners, r.profiles); err != nil {
 		return fmt.Errorf("resolve: %w", err)
 	}
 	// merged_into always points at a root, so one more read finds them all.
@@ -351,7 +351,7 @@ func (r *resolver) lookup(inputs []resolveInput, merge []bool) error {
 			roots = append(roots, p.parent)
 		}
 	}
-	if err := loadProfiles(r.ctx, r.tx, r.tx.Dialect, roots, r.profiles); err != nil {
+	if err := loadLight(r.ctx, r.tx, r.tx.Dialect, roots, r.profiles); err != nil {
 		return fmt.Errorf("resolve: %w", err)
 	}
 	for _, id := range owners {
@@ -359,7 +359,52 @@ func (r *resolver) lookup(inputs []resolveInput, merge []bool) error {
 			return fmt.Errorf("resolve: identity owner %d has no profile row", id)
 		}
 	}
+	// Whole rows for the customers whose fields this batch may change:
+	// those a request with traits, an email or phone, or a merge touches.
+	var full []int64
+	fullSeen := map[int64]bool{}
+	for i := range inputs {
+		in := &inputs[i]
+		if in.traits == nil && !merge[i] && !slices.ContainsFunc(in.keys, func(k identKey) bool { return k.kind == KindEmail || k.kind == KindPhone }) {
+			continue
+		}
+		for _, k := range in.keys {
+			if o, ok := r.owner[k]; ok && !fullSeen[r.root(o)] {
+				fullSeen[r.root(o)] = true
+				full = append(full, r.root(o))
+			}
+		}
+	}
+	if err := r.loadFull(full); err != nil {
+		return err
+	}
 	return r.preloadUserIDs(inputs, merge)
+}
+
+// loadFull replaces light profiles by whole rows, keeping what the batch
+// already decided about them (their root and the time they were seen).
+func (r *resolver) loadFull(ids []int64) error {
+	var need []int64
+	for _, id := range ids {
+		if p := r.profiles[id]; p != nil && p.light {
+			need = append(need, id)
+		}
+	}
+	if len(need) == 0 {
+		return nil
+	}
+	fresh := map[int64]*profile{}
+	if err := loadProfiles(r.ctx, r.tx, r.tx.Dialect, need, fresh); err != nil {
+		return fmt.Errorf("resolve: %w", err)
+	}
+	for _, id := range need {
+		f, p := fresh[id], r.profiles[id]
+		if f == nil {
+			return fmt.Errorf("resolve: profile %d vanished", id)
+		}
+		p.f, p.attrsRaw, p.attrs, p.createdAt, p.light = f.f, f.attrsRaw, nil, f.createdAt, false
+	}
+	return nil
 }
 
 // preloadUserIDs reads, in one query, the user ids of every customer the
@@ -577,6 +622,15 @@ func (r *resolver) apply(req *Resolve, in *resolveInput) (int64, error) {
 		}
 	}
 	root := r.profiles[r.root(anchor)]
+	contact := slices.ContainsFunc(in.keys, func(k identKey) bool { return k.kind == KindEmail || k.kind == KindPhone })
+	if in.traits == nil && !contact {
+		// A track: only last_seen_at moves; the row may stay light.
+		r.markSeen(anchor, root, in.seenAt)
+		return anchor, nil
+	}
+	if err := r.loadFull([]int64{root.id}); err != nil {
+		return 0, err
+	}
 	if in.traits != nil {
 		applyTraits(root, in.traits)
 	}
@@ -593,12 +647,16 @@ func (r *resolver) apply(req *Resolve, in *resolveInput) (int64, error) {
 			root.f.Phone, root.dirty = k.value, true
 		}
 	}
+	r.markSeen(anchor, root, in.seenAt)
+	return anchor, nil
+}
+
+func (r *resolver) markSeen(anchor int64, root *profile, at int64) {
 	for _, p := range []*profile{r.profiles[anchor], root} {
-		if in.seenAt > p.seen {
-			p.seen = in.seenAt
+		if at > p.seen {
+			p.seen = at
 		}
 	}
-	return anchor, nil
 }
 
 // mergeOrSkip merges the groups of roots a and b, unless each holds a
@@ -625,6 +683,9 @@ func (r *resolver) mergeOrSkip(a, b int64, req *Resolve, k1, k2 identKey) error 
 	w, l := a, b
 	if older(b, a) {
 		w, l = b, a
+	}
+	if err := r.loadFull([]int64{w, l}); err != nil {
+		return err
 	}
 	wp, lp := r.profiles[w], r.profiles[l]
 	rec := mergeRecord{Before: wp.f}
@@ -902,6 +963,10 @@ func updateProfiles(ctx context.Context, tx *db.Tx, ps []*profile, now int64) er
 		args := make([]any, 0, (hi-lo)*len(types)+1)
 		args = append(args, now)
 		for _, p := range ps[lo:hi] {
+			if p.light {
+				// Writing a row read without its fields would blank them.
+				return fmt.Errorf("update profiles: profile %d was not read whole", p.id)
+			}
 			c := p.asCustomer()
 			args = append(args, p.id, p.f.FamilyName, p.f.GivenName, p.f.FamilyNameKana, p.f.GivenNameKana,
 				p.f.Email, p.f.Phone, p.f.Locale, p.f.TimeZone, p.f.Country, p.f.LifecycleStage,

@@ -134,6 +134,17 @@ func TestResolveIdentifyLinksDevices(t *testing.T) {
 		if o := owner(t, d, customer.KindAnonymousID, "dev-2"); o != p {
 			t.Fatalf("dev-2 owned by %d", o)
 		}
+		// Tracks read profiles light; none of their fields may be lost.
+		later := tr
+		later.SeenAt = t0.Add(time.Hour)
+		resolve(t, d, s, later, anon("dev-1"))
+		if err := d.Reader().QueryRow(`SELECT family_name, email, attributes FROM customers WHERE id = $1`, p).Scan(&family, &email, &attrs); err != nil ||
+			family != "山田" || email != "taro.yamada@example.jp" || !strings.Contains(attrs, "gold") {
+			t.Fatalf("after tracks: %q %q %s %v", family, email, attrs, err)
+		}
+		if got := count(t, d, `SELECT last_seen_at FROM customers WHERE id = $1`, p); got != later.SeenAt.UnixMilli() {
+			t.Fatalf("last_seen_at = %d", got)
+		}
 		if n := count(t, d, `SELECT COUNT(*) FROM customers`); n != 1 {
 			t.Fatalf("customers = %d, want 1", n)
 		}
