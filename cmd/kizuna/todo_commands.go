@@ -14,4 +14,3 @@ func cmdDemo(ctx context.Context, e *env, args []string) error   { return errNot
 func cmdUser(ctx context.Context, e *env, args []string) error   { return errNotYet }
 func cmdKey(ctx context.Context, e *env, args []string) error    { return errNotYet }
 func cmdImport(ctx context.Context, e *env, args []string) error { return errNotYet }
-func cmdBench(ctx context.Context, e *env, args []string) error  { return errNotYet }
