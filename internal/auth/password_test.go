@@ -82,7 +82,7 @@ func TestCheckPassword(t *testing.T) {
 		ok              bool
 	}{
 		{"0123456789", "a@example.com", true},
-		{"012345678", "a@example.com", false},           // 9 characters
+		{"012345678", "a@example.com", false}, // 9 characters
 		{"パスワードパスワード", "a@example.com", true}, // 10 characters, 30 bytes
 		{"パスワードパスワー", "a@example.com", false},
 		{"alice@example.com", "alice@example.com", false},
