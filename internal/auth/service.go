@@ -50,6 +50,11 @@ type Options struct {
 	Logger *slog.Logger
 }
 
+// DefaultKeyCacheTTL is how long a node trusts a verified key from memory
+// unless Options.KeyCacheTTL says otherwise: the longest a revoked key keeps
+// working on a node other than the one that revoked it.
+const DefaultKeyCacheTTL = 30 * time.Second
+
 const (
 	// touchInterval is the least time between two writes of a session's
 	// last_seen_at or a key's last_used_at: a request per second would
@@ -111,7 +116,7 @@ func NewService(d *db.DB, opts Options) *Service {
 		opts.FailureWindow = 15 * time.Minute
 	}
 	if opts.KeyCacheTTL <= 0 {
-		opts.KeyCacheTTL = 30 * time.Second
+		opts.KeyCacheTTL = DefaultKeyCacheTTL
 	}
 	s := &Service{db: d, opts: opts, now: opts.Now, log: opts.Logger}
 	if s.now == nil {
