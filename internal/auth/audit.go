@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
+	"errors"
 	"strconv"
 	"strings"
 	"time"
@@ -116,13 +117,13 @@ func actorOfPrincipal(p Principal) actor {
 
 func auditTx(ctx context.Context, tx *db.Tx, at time.Time, a actor, action, targetType, targetID string, detail map[string]any) error {
 	if action == "" {
-		return internal("auth.Audit", errString("empty action"))
+		return internalError("auth.Audit", errors.New("empty action"))
 	}
 	js := []byte("{}")
 	if len(detail) > 0 {
 		var err error
 		if js, err = json.Marshal(detail); err != nil {
-			return internal("auth.Audit", err)
+			return internalError("auth.Audit", err)
 		}
 	}
 	var actorID any
@@ -134,14 +135,10 @@ func auditTx(ctx context.Context, tx *db.Tx, at time.Time, a actor, action, targ
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
 		ms(at), a.Type, actorID, a.Label, action, targetType, targetID, string(js), a.IP)
 	if err != nil {
-		return internal("auth.Audit", err)
+		return internalError("auth.Audit", err)
 	}
 	return nil
 }
-
-type errString string
-
-func (e errString) Error() string { return string(e) }
 
 // ListAudit returns audit entries matching f, newest first. [audit.read]
 func (s *Service) ListAudit(ctx context.Context, f AuditFilter) (*AuditPage, error) {
@@ -170,7 +167,7 @@ func (s *Service) ListAudit(ctx context.Context, f AuditFilter) (*AuditPage, err
 		WHERE id < $1 AND ($2 = '' OR action = $2) AND ($3 = '' OR actor_label = $3)
 		ORDER BY id DESC LIMIT $4`, before, f.Action, strings.TrimSpace(f.Actor), limit+1)
 	if err != nil {
-		return nil, internal("auth.ListAudit", err)
+		return nil, internalError("auth.ListAudit", err)
 	}
 	defer rows.Close()
 	page := &AuditPage{Items: []AuditEntry{}}
@@ -181,18 +178,18 @@ func (s *Service) ListAudit(ctx context.Context, f AuditFilter) (*AuditPage, err
 		var detail string
 		if err := rows.Scan(&e.ID, &at, &e.ActorType, &actorID, &e.ActorLabel, &e.Action,
 			&e.TargetType, &e.TargetID, &detail, &e.IP); err != nil {
-			return nil, internal("auth.ListAudit", err)
+			return nil, internalError("auth.ListAudit", err)
 		}
 		e.At, e.ActorID = fromMS(at), actorID.Int64
 		if detail != "" && detail != "{}" {
 			if err := json.Unmarshal([]byte(detail), &e.Detail); err != nil {
-				return nil, internal("auth.ListAudit", err)
+				return nil, internalError("auth.ListAudit", err)
 			}
 		}
 		page.Items = append(page.Items, e)
 	}
 	if err := rows.Err(); err != nil {
-		return nil, internal("auth.ListAudit", err)
+		return nil, internalError("auth.ListAudit", err)
 	}
 	if len(page.Items) > limit {
 		page.Items = page.Items[:limit]

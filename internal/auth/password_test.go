@@ -151,3 +151,21 @@ func TestParseSecret(t *testing.T) {
 		}
 	}
 }
+
+func TestIPKey(t *testing.T) {
+	for _, tc := range []struct{ in, want string }{
+		{"", ""},
+		{"192.0.2.1", "192.0.2.1"},
+		{"192.0.2.1:54321", "192.0.2.1"},
+		{"::ffff:192.0.2.1", "192.0.2.1"},
+		{"2001:db8:1:2:aaaa::1", "2001:db8:1:2::/64"},
+		{"2001:db8:1:2:bbbb::9", "2001:db8:1:2::/64"},
+		{"[2001:db8:1:3::1]:443", "2001:db8:1:3::/64"},
+		{"fe80::1%eth0", "fe80::/64"},
+		{"not an ip", "not an ip"},
+	} {
+		if got := ipKey(tc.in); got != tc.want {
+			t.Errorf("ipKey(%q) = %q, want %q", tc.in, got, tc.want)
+		}
+	}
+}

@@ -72,6 +72,10 @@ func TestRequireEveryMethod(t *testing.T) {
 		{"SetPassword", admins, func(ctx context.Context, s *auth.Service, f fixture) error {
 			return s.SetPassword(ctx, f.user.ID, "a new pass phrase")
 		}},
+		{"SetLocale of another user", admins, func(ctx context.Context, s *auth.Service, f fixture) error {
+			_, err := s.SetLocale(ctx, f.user.ID, "ja")
+			return err
+		}},
 		// Only the user themself may; see TestChangePassword.
 		{"ChangePassword of another user", nobody, func(ctx context.Context, s *auth.Service, f fixture) error {
 			return s.ChangePassword(ctx, f.user.ID, pw, "a new pass phrase")

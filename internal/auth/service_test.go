@@ -863,3 +863,38 @@ func TestValidCSRF(t *testing.T) {
 		}
 	}
 }
+
+func TestSetLocale(t *testing.T) {
+	dbtest.Run(t, func(t *testing.T, d *db.DB) {
+		s := newService(d, newClock())
+		u := mustUser(t, s, "alice@example.com", auth.RoleViewer)
+		self := auth.WithPrincipal(context.Background(), u.Principal())
+		for _, tc := range []struct {
+			in, want, code string
+		}{
+			{"ja", "ja", ""},
+			{" EN-us ", "en-US", ""},
+			{"ja-JP", "ja-JP", ""},
+			{"", "", ""},
+			{"japanese!", "", kizuna.EINVALID},
+			{"x-" + strings.Repeat("a", 40), "", kizuna.EINVALID},
+		} {
+			got, err := s.SetLocale(self, u.ID, tc.in)
+			if kizuna.ErrorCode(err) != tc.code {
+				t.Fatalf("SetLocale(%q): %v", tc.in, err)
+			}
+			if err == nil && got.Locale != tc.want {
+				t.Fatalf("SetLocale(%q) = %q, want %q", tc.in, got.Locale, tc.want)
+			}
+		}
+		if _, err := s.SetLocale(self, u.ID, "ja"); err != nil {
+			t.Fatal(err)
+		}
+		tok, _ := mustLogin(t, s, u.Email, pw)
+		if _, _, p, err := s.LookupSession(context.Background(), tok); err != nil || p.Locale != "ja" {
+			t.Fatalf("principal locale %q, %v", p.Locale, err)
+		}
+		_, err := s.SetLocale(sys, 999, "ja")
+		wantCode(t, err, kizuna.ENOTFOUND)
+	})
+}
