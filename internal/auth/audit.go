@@ -65,8 +65,12 @@ type AuditEntry struct {
 type AuditFilter struct {
 	Action string // exact action, e.g. ActionLoginFailed
 	Actor  string // exact actor label (an email, key name or "cli")
-	Limit  int    // 1..500, default 50
-	Cursor string // from the previous page's Next
+	// TargetType and TargetID select what was acted on, e.g. TargetCustomer
+	// and "42" for one customer's trail. TargetID needs TargetType.
+	TargetType string
+	TargetID   string
+	Limit      int    // 1..500, default 50
+	Cursor     string // from the previous page's Next
 }
 
 // AuditPage is one page of the audit log, newest first.
@@ -160,12 +164,28 @@ func (s *Service) ListAudit(ctx context.Context, f AuditFilter) (*AuditPage, err
 		}
 		before = n
 	}
-	// Empty filter values match everything; the SQL is fixed text either way.
+	if f.TargetID != "" && f.TargetType == "" {
+		return nil, kizuna.FieldError("target_type", "a target id needs a target type")
+	}
+	// Only the filters given become conditions, so that each can use its
+	// index; the SQL is assembled from fixed fragments, never from input.
+	where, args := []string{"id < $1"}, []any{before}
+	for _, c := range []struct{ column, value string }{
+		{"action", f.Action},
+		{"actor_label", strings.TrimSpace(f.Actor)},
+		{"target_type", f.TargetType},
+		{"target_id", f.TargetID},
+	} {
+		if c.value != "" {
+			args = append(args, c.value)
+			where = append(where, c.column+" = $"+strconv.Itoa(len(args)))
+		}
+	}
+	args = append(args, limit+1)
 	rows, err := s.db.Reader().QueryContext(ctx, `SELECT id, at, actor_type, actor_id, actor_label,
 			action, target_type, target_id, detail, ip
-		FROM audit_log
-		WHERE id < $1 AND ($2 = '' OR action = $2) AND ($3 = '' OR actor_label = $3)
-		ORDER BY id DESC LIMIT $4`, before, f.Action, strings.TrimSpace(f.Actor), limit+1)
+		FROM audit_log WHERE `+strings.Join(where, " AND ")+`
+		ORDER BY id DESC LIMIT $`+strconv.Itoa(len(args)), args...)
 	if err != nil {
 		return nil, internalError("auth.ListAudit", err)
 	}

@@ -835,7 +835,14 @@ func TestAuditTxAndListing(t *testing.T) {
 		if p, _ := s.ListAudit(sys, auth.AuditFilter{Actor: "test"}); len(p.Items) != 1 || p.Items[0].ActorType != "system" {
 			t.Fatalf("system entries %+v", p)
 		}
-		for _, f := range []auth.AuditFilter{{Limit: -1}, {Limit: 501}, {Cursor: "abc"}, {Cursor: "-5"}} {
+		if p, err := s.ListAudit(agent, auth.AuditFilter{TargetType: auth.TargetCustomer, TargetID: "42"}); err != nil ||
+			len(p.Items) != 1 || p.Items[0].Action != auth.ActionCustomerMerged {
+			t.Fatalf("by target: %+v, %v", p, err)
+		}
+		if p, _ := s.ListAudit(agent, auth.AuditFilter{TargetType: auth.TargetCustomer}); len(p.Items) != 8 {
+			t.Fatalf("by target type: %d entries, want 8", len(p.Items))
+		}
+		for _, f := range []auth.AuditFilter{{Limit: -1}, {Limit: 501}, {Cursor: "abc"}, {Cursor: "-5"}, {TargetID: "42"}} {
 			if _, err := s.ListAudit(sys, f); kizuna.ErrorCode(err) != kizuna.EINVALID {
 				t.Fatalf("ListAudit(%+v): %v", f, err)
 			}
