@@ -905,3 +905,93 @@ func TestSetLocale(t *testing.T) {
 		wantCode(t, err, kizuna.ENOTFOUND)
 	})
 }
+
+// TestAuditEverySecurityEvent walks through every security event once and
+// checks the log holds exactly those entries, in order, with their actors.
+func TestAuditEverySecurityEvent(t *testing.T) {
+	dbtest.Run(t, func(t *testing.T, d *db.DB) {
+		c := newClock()
+		s := auth.NewService(d, auth.Options{Hash: auth.TestHashParams, Now: c.Now, MaxFailuresPerEmail: 1})
+		ctx := context.Background()
+		root := mustUser(t, s, "root@example.com", auth.RoleAdmin)
+		admin := auth.WithPrincipal(ctx, auth.Principal{Kind: auth.PrincipalUser, ID: root.ID, Role: auth.RoleAdmin,
+			Label: root.Email, IP: "192.0.2.10"})
+		u, err := s.CreateUser(admin, "bob@example.com", "Bob", pw, auth.RoleViewer)
+		if err != nil {
+			t.Fatal(err)
+		}
+		steps := []func() error{
+			func() error {
+				_, _, _, err := s.Login(ctx, "bob@example.com", "wrong password", "198.51.100.1", "")
+				return ignore(err)
+			},
+			func() error {
+				_, _, _, err := s.Login(ctx, "bob@example.com", pw, "198.51.100.1", "")
+				return ignore(err)
+			},
+			func() error { c.Advance(16 * time.Minute); return nil },
+			func() error {
+				tok, _, _, err := s.Login(ctx, "bob@example.com", pw, "198.51.100.1", "")
+				if err != nil {
+					return err
+				}
+				return s.Logout(ctx, tok)
+			},
+			func() error { _, err := s.SetRole(admin, u.ID, auth.RoleAgent); return err },
+			func() error { return s.DisableUser(admin, u.ID) },
+			func() error { return s.EnableUser(admin, u.ID) },
+			func() error { return s.SetPassword(admin, u.ID, "reset pass phrase") },
+			func() error {
+				_, _, err := s.CreateKey(admin, auth.KeyWrite, "shop", "")
+				return err
+			},
+			func() error { return s.RevokeKey(admin, 1) },
+		}
+		for i, step := range steps {
+			if err := step(); err != nil {
+				t.Fatalf("step %d: %v", i, err)
+			}
+		}
+		page, err := s.ListAudit(sys, auth.AuditFilter{Limit: 100})
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := []struct{ action, actorType, actor, ip string }{
+			{auth.ActionKeyRevoked, "user", "root@example.com", "192.0.2.10"},
+			{auth.ActionKeyCreated, "user", "root@example.com", "192.0.2.10"},
+			{auth.ActionPasswordChanged, "user", "root@example.com", "192.0.2.10"},
+			{auth.ActionUserEnabled, "user", "root@example.com", "192.0.2.10"},
+			{auth.ActionUserDisabled, "user", "root@example.com", "192.0.2.10"},
+			{auth.ActionUserRoleChanged, "user", "root@example.com", "192.0.2.10"},
+			{auth.ActionLogout, "user", "bob@example.com", ""},
+			{auth.ActionLoginOK, "user", "bob@example.com", "198.51.100.1"},
+			{auth.ActionLoginThrottled, auth.ActorAnonymous, "bob@example.com", "198.51.100.1"},
+			{auth.ActionLoginFailed, auth.ActorAnonymous, "bob@example.com", "198.51.100.1"},
+			{auth.ActionUserCreated, "user", "root@example.com", "192.0.2.10"},
+			{auth.ActionUserCreated, "system", "test", ""},
+		}
+		if len(page.Items) != len(want) {
+			var got []string
+			for _, e := range page.Items {
+				got = append(got, e.Action)
+			}
+			t.Fatalf("audit log %v, want %d entries", got, len(want))
+		}
+		for i, w := range want {
+			e := page.Items[i]
+			if e.Action != w.action || e.ActorType != w.actorType || e.ActorLabel != w.actor || e.IP != w.ip {
+				t.Errorf("entry %d = %s by %s %s from %q; want %s by %s %s from %q",
+					i, e.Action, e.ActorType, e.ActorLabel, e.IP, w.action, w.actorType, w.actor, w.ip)
+			}
+		}
+	})
+}
+
+// ignore drops the expected failures of a step that is there to be audited.
+func ignore(err error) error {
+	switch kizuna.ErrorCode(err) {
+	case kizuna.EUNAUTHORIZED, kizuna.ETOOMANY:
+		return nil
+	}
+	return err
+}
