@@ -995,3 +995,40 @@ func ignore(err error) error {
 	}
 	return err
 }
+
+// TestLastAdminUnderConcurrency demotes and disables the only two admins
+// at once: exactly one change may win, whichever engine serialises them.
+func TestLastAdminUnderConcurrency(t *testing.T) {
+	dbtest.Run(t, func(t *testing.T, d *db.DB) {
+		s := newService(d, newClock())
+		var survivor *auth.User
+		for round := range 5 {
+			// Exactly two enabled admins at the start of each round.
+			a := mustUser(t, s, "a"+strconv.Itoa(round)+"@example.com", auth.RoleAdmin)
+			b := mustUser(t, s, "b"+strconv.Itoa(round)+"@example.com", auth.RoleAdmin)
+			if survivor != nil {
+				if _, err := s.SetRole(sys, survivor.ID, auth.RoleViewer); err != nil {
+					t.Fatal(err)
+				}
+			}
+			var wg sync.WaitGroup
+			errs := make([]error, 2)
+			wg.Go(func() { _, errs[0] = s.SetRole(sys, a.ID, auth.RoleViewer) })
+			wg.Go(func() { errs[1] = s.DisableUser(sys, b.ID) })
+			wg.Wait()
+			codes := kizuna.ErrorCode(errs[0]) + "," + kizuna.ErrorCode(errs[1])
+			switch codes {
+			case "," + kizuna.ECONFLICT:
+				survivor = b
+			case kizuna.ECONFLICT + ",":
+				survivor = a
+			default:
+				t.Fatalf("round %d: outcomes %q (%v), want one success and one conflict", round, codes, errs)
+			}
+			var admins int
+			if err := d.Reader().QueryRow(`SELECT COUNT(*) FROM users WHERE role = 'admin' AND disabled_at IS NULL`).Scan(&admins); err != nil || admins != 1 {
+				t.Fatalf("round %d: %d enabled admins, %v", round, admins, err)
+			}
+		}
+	})
+}
