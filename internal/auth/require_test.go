@@ -55,6 +55,10 @@ func TestRequireEveryMethod(t *testing.T) {
 			_, err := s.GetUser(ctx, f.user.ID)
 			return err
 		}},
+		{"UserByEmail", admins, func(ctx context.Context, s *auth.Service, f fixture) error {
+			_, err := s.UserByEmail(ctx, f.user.Email)
+			return err
+		}},
 		{"ListUsers", admins, func(ctx context.Context, s *auth.Service, f fixture) error {
 			_, err := s.ListUsers(ctx)
 			return err

@@ -166,6 +166,23 @@ func (s *Service) GetUser(ctx context.Context, id int64) (*User, error) {
 	return u, nil
 }
 
+// UserByEmail returns the user with that email (in any case).
+// ENOTFOUND if there is none. [users.manage]
+func (s *Service) UserByEmail(ctx context.Context, email string) (*User, error) {
+	if err := Require(ctx, PermUsersManage); err != nil {
+		return nil, err
+	}
+	email = NormalizeEmail(email)
+	u, err := scanUser(s.db.Reader().QueryRowContext(ctx, `SELECT `+userColumns+` FROM users WHERE email = $1`, email))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, &kizuna.Error{Code: kizuna.ENOTFOUND, Field: "email", Message: "no user has the email " + email}
+	}
+	if err != nil {
+		return nil, internalError("auth.UserByEmail", err)
+	}
+	return u, nil
+}
+
 // ListUsers returns every user, ordered by email. Installations have tens
 // of users, not thousands, so there is no paging. [users.manage]
 func (s *Service) ListUsers(ctx context.Context) ([]User, error) {
