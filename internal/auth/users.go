@@ -387,7 +387,7 @@ func (s *Service) ChangePassword(ctx context.Context, userID int64, current, nex
 	if err := CheckPassword("new_password", next, u.Email); err != nil {
 		return err
 	}
-	if current == next {
+	if string(normalizePassword(current)) == string(normalizePassword(next)) {
 		return kizuna.FieldError("new_password", "the new password must differ from the current one")
 	}
 	now := s.now()
