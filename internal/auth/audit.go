@@ -28,10 +28,15 @@ const (
 	ActionPasswordChanged = "user.password_changed"
 	ActionKeyCreated      = "key.created"
 	ActionKeyRevoked      = "key.revoked"
-	ActionCustomerMerged  = "customer.merged"
-	ActionCustomerUnmerge = "customer.unmerged"
 	ActionDataExported    = "data.exported"
 	ActionDataImported    = "data.imported"
+)
+
+// Customer actions, as internal/customer records them.
+const (
+	ActionCustomerMerge        = "customer.merge"
+	ActionCustomerMergeSkipped = "customer.merge_skipped" // an identify linked two user ids; not merged
+	ActionCustomerUnmerge      = "customer.unmerge"
 )
 
 // Audit target types.

@@ -775,7 +775,7 @@ func TestAuditTxAndListing(t *testing.T) {
 
 		// AuditTx commits and rolls back with its transaction.
 		if err := d.WriteTx(agent, func(tx *db.Tx) error {
-			return auth.AuditTx(agent, tx, auth.ActionCustomerMerged, auth.TargetCustomer, "42", map[string]any{"loser": 43})
+			return auth.AuditTx(agent, tx, auth.ActionCustomerMerge, auth.TargetCustomer, "42", map[string]any{"loser": 43})
 		}); err != nil {
 			t.Fatal(err)
 		}
@@ -798,7 +798,7 @@ func TestAuditTxAndListing(t *testing.T) {
 			t.Fatal(err)
 		}
 
-		page, err := s.ListAudit(agent, auth.AuditFilter{Action: auth.ActionCustomerMerged})
+		page, err := s.ListAudit(agent, auth.AuditFilter{Action: auth.ActionCustomerMerge})
 		if err != nil || len(page.Items) != 1 || page.Next != "" {
 			t.Fatalf("merged entries %+v, %v", page, err)
 		}
@@ -836,7 +836,7 @@ func TestAuditTxAndListing(t *testing.T) {
 			t.Fatalf("system entries %+v", p)
 		}
 		if p, err := s.ListAudit(agent, auth.AuditFilter{TargetType: auth.TargetCustomer, TargetID: "42"}); err != nil ||
-			len(p.Items) != 1 || p.Items[0].Action != auth.ActionCustomerMerged {
+			len(p.Items) != 1 || p.Items[0].Action != auth.ActionCustomerMerge {
 			t.Fatalf("by target: %+v, %v", p, err)
 		}
 		if p, _ := s.ListAudit(agent, auth.AuditFilter{TargetType: auth.TargetCustomer}); len(p.Items) != 8 {
