@@ -77,8 +77,7 @@ func TestRequireEveryMethod(t *testing.T) {
 			return s.SetPassword(ctx, f.user.ID, "a new pass phrase")
 		}},
 		{"SetLocale of another user", admins, func(ctx context.Context, s *auth.Service, f fixture) error {
-			_, err := s.SetLocale(ctx, f.user.ID, "ja")
-			return err
+			return s.SetLocale(ctx, f.user.ID, "ja")
 		}},
 		// Only the user themself may; see TestChangePassword.
 		{"ChangePassword of another user", nobody, func(ctx context.Context, s *auth.Service, f fixture) error {

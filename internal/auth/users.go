@@ -475,36 +475,32 @@ func (s *Service) storePassword(ctx context.Context, tx *db.Tx, u *User, hash, b
 // SetLocale sets the language a user sees the UI in: a BCP 47 tag such as
 // "ja" or "en", stored in canonical form, or "" to follow the browser's
 // Accept-Language. Users may set their own; anyone else's needs
-// [users.manage]. EINVALID (field locale) for a malformed tag.
-func (s *Service) SetLocale(ctx context.Context, userID int64, locale string) (*User, error) {
+// [users.manage]. EINVALID (field locale) for a malformed tag, ENOTFOUND
+// for an unknown user. LookupSession then gives the locale in
+// Principal.Locale.
+func (s *Service) SetLocale(ctx context.Context, userID int64, locale string) error {
 	if p, ok := PrincipalFrom(ctx); !ok || p.Kind != PrincipalUser || p.ID != userID {
 		if err := Require(ctx, PermUsersManage); err != nil {
-			return nil, err
+			return err
 		}
 	}
 	locale = strings.TrimSpace(locale)
 	if locale != "" {
 		tag, err := language.Parse(locale)
 		if err != nil || len(locale) > 35 {
-			return nil, kizuna.FieldError("locale", "%q is not a language tag (e.g. ja, en)", locale)
+			return kizuna.FieldError("locale", "%q is not a language tag (e.g. ja, en)", locale)
 		}
 		locale = tag.String()
 	}
-	var u *User
-	err := s.db.WriteTx(ctx, func(tx *db.Tx) error {
-		var err error
-		u, err = scanUser(tx.QueryRowContext(ctx, `UPDATE users SET locale = $1, updated_at = $2
-			WHERE id = $3 RETURNING `+userColumns, locale, ms(s.now()), userID))
-		if errors.Is(err, sql.ErrNoRows) {
-			return userNotFound(userID)
-		}
+	return s.db.WriteTx(ctx, func(tx *db.Tx) error {
+		res, err := tx.ExecContext(ctx, `UPDATE users SET locale = $1, updated_at = $2 WHERE id = $3`,
+			locale, ms(s.now()), userID)
 		if err != nil {
 			return internalError("auth.SetLocale", err)
 		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return userNotFound(userID)
+		}
 		return nil
 	})
-	if err != nil {
-		return nil, err
-	}
-	return u, nil
 }
