@@ -82,7 +82,7 @@ func mergeRows(ctx context.Context, tx *db.Tx, winner, loser int64, lockW, lockL
 		"merge_id": m.ID, "winner_id": winner, "loser_id": loser, "moved_ids": moved,
 		"reason": reason, "automatic": automatic, "filled": slices.Sorted(maps.Keys(rec.Filled)),
 	}
-	if err := writeAudit(ctx, tx, "customer.merge", strconv.FormatInt(winner, 10), detail); err != nil {
+	if err := writeAudit(ctx, tx, auth.ActionCustomerMerge, strconv.FormatInt(winner, 10), detail); err != nil {
 		return nil, err
 	}
 	return m, nil
@@ -266,7 +266,7 @@ func (s *Service) Unmerge(ctx context.Context, mergeID int64) error {
 		if _, err := tx.ExecContext(ctx, `UPDATE customer_merges SET undone_at = $1, undone_by = $2 WHERE id = $3`, now, label, mergeID); err != nil {
 			return fmt.Errorf("unmerge %d: %w", mergeID, err)
 		}
-		return writeAudit(ctx, tx, "customer.unmerge", strconv.FormatInt(winner, 10), map[string]any{
+		return writeAudit(ctx, tx, auth.ActionCustomerUnmerge, strconv.FormatInt(winner, 10), map[string]any{
 			"merge_id": mergeID, "winner_id": winner, "loser_id": loser, "restored_ids": still, "restored_fields": restored,
 		})
 	})

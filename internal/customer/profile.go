@@ -262,21 +262,10 @@ func actor(ctx context.Context) (kind string, id any, label, ip string) {
 	return kind, id, label, ip
 }
 
-// writeAudit appends one row to audit_log. It writes the table directly
-// because auth.AuditTx is being built alongside this package; the columns
-// are the same, so switching later changes nothing stored.
-func writeAudit(ctx context.Context, tx *db.Tx, action, targetID string, detail any) error {
-	kind, id, label, ip := actor(ctx)
-	b, err := json.Marshal(detail)
-	if err != nil {
-		return fmt.Errorf("audit %s: %w", action, err)
-	}
-	_, err = tx.ExecContext(ctx, `INSERT INTO audit_log (at, actor_type, actor_id, actor_label, action, target_type, target_id, detail, ip)
-		VALUES ($1, $2, $3, $4, $5, 'customer', $6, $7, $8)`, tx.NowMS(), kind, id, label, action, targetID, string(b), ip)
-	if err != nil {
-		return fmt.Errorf("audit %s: %w", action, err)
-	}
-	return nil
+// writeAudit appends one row to the audit log in tx, so that it commits or
+// rolls back with the change it records.
+func writeAudit(ctx context.Context, tx *db.Tx, action, targetID string, detail map[string]any) error {
+	return auth.AuditTx(ctx, tx, action, auth.TargetCustomer, targetID, detail)
 }
 
 func msTime(ms int64) time.Time { return time.UnixMilli(ms).UTC() }

@@ -352,7 +352,7 @@ func (s *Service) Update(ctx context.Context, id int64, patch Patch) (*Customer,
 			if err := updateProfiles(ctx, tx, []*profile{p}, tx.NowMS()); err != nil {
 				return err
 			}
-			if err := writeAudit(ctx, tx, "customer.update", strconv.FormatInt(root, 10), map[string]any{"fields": changed}); err != nil {
+			if err := writeAudit(ctx, tx, ActionUpdate, strconv.FormatInt(root, 10), map[string]any{"fields": changed}); err != nil {
 				return err
 			}
 		}
@@ -464,3 +464,7 @@ func (s *Service) applyPatch(p *profile, patch *Patch) (changed []string, idents
 	}
 	return changed, idents, nil
 }
+
+// ActionUpdate is the audit action of a profile edit (auth names the merge
+// actions; this one is the customer capability's own).
+const ActionUpdate = "customer.update"

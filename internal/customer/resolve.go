@@ -4,12 +4,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"reflect"
 	"slices"
 	"strconv"
 	"strings"
 	"sync/atomic"
 
 	"github.com/kizuna-oss/kizuna"
+	"github.com/kizuna-oss/kizuna/internal/auth"
 	"github.com/kizuna-oss/kizuna/internal/db"
 )
 
@@ -245,12 +247,9 @@ type pendingMerge struct {
 }
 
 type skipNote struct {
-	ProfileA int64  `json:"profile_a"`
-	ProfileB int64  `json:"profile_b"`
-	UserIDA  string `json:"user_id_a"`
-	UserIDB  string `json:"user_id_b"`
-	Source   string `json:"source"`
-	Reason   string `json:"reason"`
+	ProfileA, ProfileB int64
+	UserIDA, UserIDB   string
+	Source, Reason     string
 }
 
 func newResolver(ctx context.Context, s *Service, tx *db.Tx) *resolver {
@@ -729,15 +728,20 @@ func applyTraits(p *profile, t *normalTraits) {
 		}
 	}
 	if len(t.attrs) > 0 {
+		// identify is sent on every page load with the same traits; only a
+		// real change rewrites the row.
 		a := p.attributes()
 		for k, v := range t.attrs {
-			if v == nil {
+			old, had := a[k]
+			switch {
+			case v == nil && had:
 				delete(a, k)
-			} else {
+				p.dirty = true
+			case v != nil && (!had || !reflect.DeepEqual(old, v)):
 				a[k] = v
+				p.dirty = true
 			}
 		}
-		p.dirty = true
 	}
 }
 
@@ -875,7 +879,9 @@ func (r *resolver) flush() (func(int64) int64, error) {
 	// 6. Automatic merges that were refused, for the audit trail.
 	for _, n := range r.skipList {
 		n.ProfileA, n.ProfileB = realID(n.ProfileA), realID(n.ProfileB)
-		if err := writeAudit(ctx, tx, "customer.merge_skipped", strconv.FormatInt(n.ProfileA, 10), n); err != nil {
+		detail := map[string]any{"profile_a": n.ProfileA, "profile_b": n.ProfileB, "user_id_a": n.UserIDA,
+			"user_id_b": n.UserIDB, "source": n.Source, "reason": n.Reason}
+		if err := writeAudit(ctx, tx, auth.ActionCustomerMergeSkipped, strconv.FormatInt(n.ProfileA, 10), detail); err != nil {
 			return nil, err
 		}
 	}
