@@ -71,3 +71,43 @@ func BenchmarkResolveTx(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkRecordOrdersTx records batches shaped like the Online Retail
+// import: 500 invoices of 20 lines, one in ten a cancellation invoice of its
+// own. One op is one batch; lines/s is the import's ceiling from this call.
+func BenchmarkRecordOrdersTx(b *testing.B) {
+	for _, e := range dbtest.Engines(b) {
+		b.Run(e.Name, func(b *testing.B) {
+			d := e.Open(b)
+			s := customer.NewService(d)
+			var reqs []customer.Resolve
+			for i := 0; i < 1000; i++ {
+				reqs = append(reqs, customer.Resolve{Keys: customer.Keys{UserID: strconv.Itoa(12000 + i)}, Source: "bench", SeenAt: t0})
+			}
+			cids := resolve(b, d, s, reqs...)
+			const invoices, lines = 500, 20
+			batch := make([]customer.OrderInput, invoices)
+			b.ResetTimer()
+			for n := 0; n < b.N; n++ {
+				for i := range batch {
+					ref := strconv.Itoa(536365 + n*invoices + i)
+					o := customer.OrderInput{CustomerID: cids[(n*invoices+i)%len(cids)], Ref: ref, Source: "import:online-retail",
+						Currency: "GBP", Status: "completed", PlacedAt: t0.Add(time.Duration(n*invoices+i) * time.Minute)}
+					if i%10 == 9 {
+						o.Ref, o.Status, o.AdjustmentKey = "C"+ref, "cancelled", "C"+ref
+					}
+					o.Lines = make([]customer.OrderLine, lines)
+					for l := range o.Lines {
+						o.Lines[l] = customer.OrderLine{SKU: "85123A", Name: "WHITE HANGING HEART T-LIGHT HOLDER", Quantity: 6, UnitPriceMinor: 255}
+					}
+					batch[i] = o
+				}
+				err := d.WriteTx(sysCtx(), func(tx *db.Tx) error { return s.RecordOrdersTx(sysCtx(), tx, batch) })
+				if err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportMetric(float64(b.N*invoices*lines)/b.Elapsed().Seconds(), "lines/s")
+		})
+	}
+}
