@@ -175,7 +175,11 @@ func (s *Service) Unmerge(ctx context.Context, mergeID int64) error {
 			movedJSON, recJ string
 			undone          sql.NullInt64
 		)
-		err := tx.QueryRowContext(ctx, `SELECT winner_id, loser_id, moved_ids, winner_before, undone_at FROM customer_merges WHERE id = $1`, mergeID).
+		// The no-op UPDATE locks the merge row first (Postgres), so that two
+		// admins undoing the same merge at once cannot both restore it: the
+		// second sees the first's undone_at.
+		err := tx.QueryRowContext(ctx, `UPDATE customer_merges SET undone_by = undone_by WHERE id = $1
+			RETURNING winner_id, loser_id, moved_ids, winner_before, undone_at`, mergeID).
 			Scan(&winner, &loser, &movedJSON, &recJ, &undone)
 		if errors.Is(err, sql.ErrNoRows) {
 			return kizuna.Errorf(kizuna.ENOTFOUND, "merge %d not found", mergeID)

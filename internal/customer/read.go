@@ -319,8 +319,16 @@ func (s *Service) Update(ctx context.Context, id int64, patch Patch) (*Customer,
 		if err != nil {
 			return err
 		}
-		if _, err := lockRoot(ctx, tx, root); err != nil {
+		parent, err := lockRoot(ctx, tx, root)
+		if err != nil {
 			return err
+		}
+		if parent != 0 {
+			// Merged between the read and the lock: edit the survivor.
+			root = parent
+			if _, err := lockRoot(ctx, tx, root); err != nil {
+				return err
+			}
 		}
 		profiles := map[int64]*profile{}
 		if err := loadProfiles(ctx, tx, tx.Dialect, []int64{root}, profiles); err != nil {

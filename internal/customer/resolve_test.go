@@ -377,3 +377,64 @@ func TestResolveConcurrentNodesPostgres(t *testing.T) {
 }
 
 func itoa(n int64) string { return strconv.FormatInt(n, 10) }
+
+// Two nodes recording the same new order at once: the second waits on the
+// first's order_ref, re-reads it and records nothing twice.
+func TestRecordOrdersConcurrentNodesPostgres(t *testing.T) {
+	for _, e := range dbtest.Engines(t) {
+		if e.Name != "postgres" {
+			continue
+		}
+		t.Run(e.Name, func(t *testing.T) {
+			dsn := e.DSN(t)
+			ctx := sysCtx()
+			var nodes [2]*db.DB
+			for i := range nodes {
+				n, err := db.Open(ctx, dsn, db.Options{})
+				if err != nil {
+					t.Fatal(err)
+				}
+				t.Cleanup(func() { n.Close() })
+				nodes[i] = n
+			}
+			cid := resolve(t, nodes[0], customer.NewService(nodes[0]), anon("racer"))[0]
+			order := customer.OrderInput{CustomerID: cid, Ref: "RACE-1", Currency: "JPY", PlacedAt: t0,
+				Lines: []customer.OrderLine{{SKU: "a", Quantity: 1, UnitPriceMinor: 1000}}}
+			begin := func(d *db.DB) *db.Tx {
+				sqlTx, err := d.Writer().BeginTx(ctx, nil)
+				if err != nil {
+					t.Fatal(err)
+				}
+				return &db.Tx{Tx: sqlTx, Dialect: d.Dialect, Now: time.Now()}
+			}
+			txA := begin(nodes[0])
+			if err := customer.NewService(nodes[0]).RecordOrdersTx(ctx, txA, []customer.OrderInput{order}); err != nil {
+				t.Fatal(err)
+			}
+			errB := make(chan error, 1)
+			go func() {
+				txB := begin(nodes[1])
+				err := customer.NewService(nodes[1]).RecordOrdersTx(ctx, txB, []customer.OrderInput{order})
+				if err == nil {
+					err = txB.Commit()
+				} else {
+					_ = txB.Rollback()
+				}
+				errB <- err
+			}()
+			time.Sleep(300 * time.Millisecond)
+			if err := txA.Commit(); err != nil {
+				t.Fatal(err)
+			}
+			if err := <-errB; err != nil {
+				t.Fatalf("node B: %v", err)
+			}
+			if n := count(t, nodes[0], `SELECT COUNT(*) FROM order_lines`); n != 1 {
+				t.Fatalf("order lines = %d, want 1", n)
+			}
+			if n := count(t, nodes[0], `SELECT total_minor FROM orders WHERE order_ref = 'RACE-1'`); n != 1000 {
+				t.Fatalf("total = %d", n)
+			}
+		})
+	}
+}
