@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"encoding/json"
 	"fmt"
-	"maps"
 	"time"
 
 	"github.com/kizuna-oss/kizuna/internal/auth"
@@ -269,5 +268,3 @@ func writeAudit(ctx context.Context, tx *db.Tx, action, targetID string, detail 
 }
 
 func msTime(ms int64) time.Time { return time.UnixMilli(ms).UTC() }
-
-func cloneAttrs(m map[string]any) map[string]any { return maps.Clone(m) }

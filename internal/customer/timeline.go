@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/kizuna-oss/kizuna"
 	"github.com/kizuna-oss/kizuna/internal/auth"
 	"github.com/kizuna-oss/kizuna/internal/db"
 )
@@ -199,7 +198,7 @@ func loadOrderLines(ctx context.Context, q querier, d db.Dialect, orders []Order
 		at[o.ID] = i
 	}
 	rows, err := q.QueryContext(ctx, positional(d, `SELECT order_id, kind, sku, name, quantity, unit_price_minor, amount_minor, occurred_at
-		FROM order_lines WHERE order_id IN (`+valuesList(len(args))+`) ORDER BY order_id, id`), args...)
+		FROM order_lines WHERE order_id IN (`+db.Placeholders(1, len(args))+`) ORDER BY order_id, id`), args...)
 	if err != nil {
 		return fmt.Errorf("order lines: %w", err)
 	}
@@ -216,8 +215,6 @@ func loadOrderLines(ctx context.Context, q querier, d db.Dialect, orders []Order
 	}
 	return rows.Err()
 }
-
-func valuesList(n int) string { return db.Placeholders(1, n) }
 
 // Events returns the customer's events, newest first.
 // Errors: ENOTFOUND, EINVALID (limit, cursor). [events.read]
@@ -345,5 +342,3 @@ func roundDiv(a, b int64) int64 {
 	}
 	return (a + b/2) / b
 }
-
-var _ = kizuna.EINVALID
