@@ -158,9 +158,8 @@ func (s *Service) normalizeTraits(t *Traits) *normalTraits {
 // sees what an earlier one created.
 //
 // The batch is resolved set-based: one lookup per identity kind, one read of
-// the profiles found, decisions in memory, then multi-row writes. Identities
-// never move and profiles are never deleted, so an identity's owner read
-// once stays true. last_seen_at is written when it moves by more than a
+// the profiles found, decisions in memory, then multi-row writes.
+// last_seen_at is written when it moves by more than a
 // minute (lastSeenGranularity), which spares a row write per active device
 // per batch. Traits update the canonical customer (what the 360 view
 // shows); emails and phones in traits also become identities. Malformed
