@@ -184,3 +184,21 @@ func likeMatch(s, pat string) bool {
 	}
 	return match(0, 0)
 }
+
+func TestNormalizeCountry(t *testing.T) {
+	cases := []struct {
+		in, want string
+		ok       bool
+	}{
+		{"jp", "JP", true}, {"JPN", "JP", true}, {"392", "JP", true}, {"ＪＰ", "JP", true},
+		{"United Kingdom", "GB", true}, {"united kingdom", "GB", true}, {"EIRE", "IE", true}, {"USA", "US", true},
+		{"RSA", "ZA", true}, {"UK", "GB", true}, {"日本", "JP", true}, {"イギリス", "GB", true}, {"Germany", "DE", true},
+		{"Channel Islands", "Channel Islands", false}, {"Unspecified", "Unspecified", false}, {"", "", false},
+	}
+	for _, c := range cases {
+		got, ok := normalizeCountry(c.in)
+		if got != c.want || ok != c.ok {
+			t.Errorf("normalizeCountry(%q) = %q, %v; want %q, %v", c.in, got, ok, c.want, c.ok)
+		}
+	}
+}
