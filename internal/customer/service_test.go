@@ -616,3 +616,46 @@ func TestPermissions(t *testing.T) {
 		}
 	})
 }
+
+func TestTimelineTiesAndCursor(t *testing.T) {
+	dbtest.Run(t, func(t *testing.T, d *db.DB) {
+		s := customer.NewService(d)
+		id := resolve(t, d, s, anon("ties"))[0]
+		// Three events and an order at the same millisecond, one earlier.
+		for _, n := range []string{"a", "b", "c"} {
+			addEvent(t, d, id, n, t0)
+		}
+		addEvent(t, d, id, "early", t0.Add(-time.Second))
+		record(t, d, s, customer.OrderInput{CustomerID: id, Ref: "T1", Currency: "JPY", PlacedAt: t0, Lines: []customer.OrderLine{{Quantity: 1, UnitPriceMinor: 1}}})
+		var got []string
+		cursor := ""
+		for i := 0; i < 10; i++ {
+			page, err := s.Timeline(as(auth.RoleViewer), id, 1, cursor)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, it := range page.Items {
+				got = append(got, it.Title)
+				if it.Kind == "event" && it.Detail["type"] != "track" {
+					t.Fatalf("event detail = %v", it.Detail)
+				}
+				if it.Kind == "order" && it.Detail["total_minor"] != int64(1) {
+					t.Fatalf("order detail = %v", it.Detail)
+				}
+			}
+			if cursor = page.Next; cursor == "" {
+				break
+			}
+		}
+		// Same time: orders before events (kind descending), newer ids first.
+		if want := []string{"T1", "c", "b", "a", "early"}; !slices.Equal(got, want) {
+			t.Fatalf("timeline = %v, want %v", got, want)
+		}
+		if _, err := s.Timeline(as(auth.RoleViewer), id, 1, "not-a-cursor"); kizuna.ErrorField(err) != "cursor" {
+			t.Fatalf("bad cursor: %v", err)
+		}
+		if _, err := s.Timeline(as(auth.RoleViewer), 99999, 1, ""); kizuna.ErrorCode(err) != kizuna.ENOTFOUND {
+			t.Fatalf("missing customer: %v", err)
+		}
+	})
+}
