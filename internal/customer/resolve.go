@@ -246,8 +246,11 @@ type pendingIdentity struct {
 
 type pendingMerge struct {
 	winner, loser int64
-	record        mergeRecord
-	reason        string
+	// via are the profiles whose identities linked the two customers: the
+	// request's anchor and the owner of the other identity.
+	via    [2]int64
+	record mergeRecord
+	reason string
 }
 
 type skipNote struct {
@@ -614,7 +617,7 @@ func (r *resolver) apply(req *Resolve, in *resolveInput) (int64, error) {
 			if ra == rk {
 				continue
 			}
-			if err := r.mergeOrSkip(ra, rk, req, in.keys[0], k); err != nil {
+			if err := r.mergeOrSkip(ra, rk, [2]int64{anchor, o}, req, in.keys[0], k); err != nil {
 				return 0, err
 			}
 		}
@@ -664,7 +667,7 @@ func (r *resolver) markSeen(anchor int64, root *profile, at int64) {
 
 // mergeOrSkip merges the groups of roots a and b, unless each holds a
 // different user id: that is never merged automatically, only noted.
-func (r *resolver) mergeOrSkip(a, b int64, req *Resolve, k1, k2 identKey) error {
+func (r *resolver) mergeOrSkip(a, b int64, via [2]int64, req *Resolve, k1, k2 identKey) error {
 	ua, err := r.groupUserIDs(a)
 	if err != nil {
 		return err
@@ -718,7 +721,7 @@ func (r *resolver) mergeOrSkip(a, b int64, req *Resolve, k1, k2 identKey) error 
 	if lp.seen > wp.seen {
 		wp.seen = lp.seen
 	}
-	r.merges = append(r.merges, pendingMerge{winner: w, loser: l, record: rec,
+	r.merges = append(r.merges, pendingMerge{winner: w, loser: l, via: via, record: rec,
 		reason: fmt.Sprintf("automatic (%s): %s %s linked %s %s", req.Source, k1.kind, k1.value, k2.kind, k2.value)})
 	return nil
 }
@@ -837,6 +840,17 @@ func (r *resolver) flush() (func(int64) int64, error) {
 		w, l := realID(m.winner), realID(m.loser)
 		if _, err := mergeRows(ctx, tx, w, l, m.winner > 0, m.loser > 0, m.record, m.reason, true); err != nil {
 			return nil, err
+		}
+		// The decision was made on what the lookup read; another node may
+		// have merged or unmerged one of the linking profiles since. After
+		// this merge both must belong to the winner, or it is re-decided.
+		var n int64
+		if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM customers WHERE id IN ($1, $2) AND COALESCE(merged_into, id) = $3`,
+			realID(m.via[0]), realID(m.via[1]), w).Scan(&n); err != nil {
+			return nil, fmt.Errorf("resolve: merge check: %w", err)
+		}
+		if n != 2 {
+			return nil, errRaced
 		}
 	}
 

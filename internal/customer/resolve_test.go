@@ -438,3 +438,41 @@ func TestRecordOrdersConcurrentNodesPostgres(t *testing.T) {
 		})
 	}
 }
+
+func TestResolveChainedMergesInOneBatch(t *testing.T) {
+	dbtest.Run(t, func(t *testing.T, d *db.DB) {
+		s := customer.NewService(d)
+		ids := resolve(t, d, s, anon("a"), anon("b"), anon("c"))
+		a, b, c := ids[0], ids[1], ids[2]
+		resolve(t, d, s,
+			identify(customer.Keys{AnonymousID: "c", Email: "chain@example.com"}, nil),
+			identify(customer.Keys{AnonymousID: "b", Email: "chain@example.com"}, nil), // c into b
+			identify(customer.Keys{AnonymousID: "a", Email: "chain@example.com"}, nil), // b (with c) into a
+		)
+		for _, id := range []int64{b, c} {
+			if got := count(t, d, `SELECT merged_into FROM customers WHERE id = $1`, id); got != a {
+				t.Fatalf("profile %d merged_into %d, want %d (flattened)", id, got, a)
+			}
+		}
+		if n := count(t, d, `SELECT COUNT(*) FROM customer_merges`); n != 2 {
+			t.Fatalf("merges = %d, want 2", n)
+		}
+		// Undo the later merge first, then the earlier: each restores its part.
+		var m1, m2 int64
+		if err := d.Reader().QueryRow(`SELECT MIN(id), MAX(id) FROM customer_merges`).Scan(&m1, &m2); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.Unmerge(as(auth.RoleAdmin), m2); err != nil {
+			t.Fatal(err)
+		}
+		if canonical(t, d, c) != b || canonical(t, d, b) != b || canonical(t, d, a) != a {
+			t.Fatalf("after undoing the second merge: a→%d b→%d c→%d", canonical(t, d, a), canonical(t, d, b), canonical(t, d, c))
+		}
+		if err := s.Unmerge(as(auth.RoleAdmin), m1); err != nil {
+			t.Fatal(err)
+		}
+		if canonical(t, d, c) != c || canonical(t, d, b) != b {
+			t.Fatal("after undoing both merges the three profiles are not separate")
+		}
+	})
+}
