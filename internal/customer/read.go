@@ -415,7 +415,11 @@ func (s *Service) applyPatch(p *profile, patch *Patch) (changed []string, idents
 	if patch.Phone != nil {
 		v := ""
 		if !isBlank(*patch.Phone) {
-			if v, err = NormalizePhone(*patch.Phone, s.region()); err != nil {
+			country := p.f.Country
+			if patch.Country != nil {
+				country = *patch.Country
+			}
+			if v, err = NormalizePhone(*patch.Phone, s.phoneRegion(country)); err != nil {
 				return nil, nil, err
 			}
 			idents = append(idents, identKey{KindPhone, v})

@@ -86,9 +86,13 @@ func (s *Service) normalizeRequest(r *Resolve, now int64) (resolveInput, error) 
 			}
 		}
 	}
+	region := s.region()
+	if r.Traits != nil {
+		region = s.phoneRegion(r.Traits.Country)
+	}
 	for _, p := range phones {
 		if p != "" {
-			if v, err := NormalizePhone(p, s.region()); err == nil {
+			if v, err := NormalizePhone(p, region); err == nil {
 				add(KindPhone, v)
 			}
 		}
@@ -115,6 +119,15 @@ func (s *Service) normalizeRequest(r *Resolve, now int64) (resolveInput, error) 
 	return in, nil
 }
 
+// phoneRegion is the region a national phone number is read in: the
+// customer's country when it is known, else the service's default.
+func (s *Service) phoneRegion(country string) string {
+	if c, ok := normalizeCountry(country); ok {
+		return c
+	}
+	return s.region()
+}
+
 // normalizeTraits keeps the traits that are valid. Ingestion is lenient on
 // purpose: a bad phone in an identify call must not lose the event.
 func (s *Service) normalizeTraits(t *Traits) *normalTraits {
@@ -127,7 +140,7 @@ func (s *Service) normalizeTraits(t *Traits) *normalTraits {
 		n.f.Email, _ = NormalizeEmail(t.Email)
 	}
 	if t.Phone != "" {
-		n.f.Phone, _ = NormalizePhone(t.Phone, s.region())
+		n.f.Phone, _ = NormalizePhone(t.Phone, s.phoneRegion(t.Country))
 	}
 	if v, ok := normalizeLocale(t.Locale); ok {
 		n.f.Locale = v

@@ -287,6 +287,22 @@ func TestResolveIsIdempotent(t *testing.T) {
 	})
 }
 
+func TestResolvePhoneRegionFromCountry(t *testing.T) {
+	dbtest.Run(t, func(t *testing.T, d *db.DB) {
+		s := customer.NewService(d)
+		ids := resolve(t, d, s,
+			identify(customer.Keys{UserID: "uk"}, &customer.Traits{Phone: "020 7946 0958", Country: "United Kingdom"}),
+			identify(customer.Keys{UserID: "jp"}, &customer.Traits{Phone: "03-1234-5678"}),
+		)
+		if o := owner(t, d, customer.KindPhone, "+442079460958"); o != ids[0] {
+			t.Fatalf("UK phone owned by %d, want %d", o, ids[0])
+		}
+		if o := owner(t, d, customer.KindPhone, "+81312345678"); o != ids[1] {
+			t.Fatalf("JP phone owned by %d, want %d", o, ids[1])
+		}
+	})
+}
+
 func TestResolveRejectsRequestWithoutKeys(t *testing.T) {
 	dbtest.Run(t, func(t *testing.T, d *db.DB) {
 		s := customer.NewService(d)
