@@ -271,7 +271,7 @@ func (w *orderWriter) apply(res batchResult) {
 // INTEGRATION(customer): customer.Keys has no order-id field although
 // identities have the kind KindOrderID; with one, this becomes
 // Keys{OrderID: ref} and the identity kind order_id.
-func guestAnonymousID(source, ref string) string { return source + ":order:" + ref }
+func guestAnonymousID(ref string) string { return "guest-order:" + ref }
 
 func (w *orderWriter) writeTx(ctx context.Context, tx *db.Tx, batch []*pendingOrder) (batchResult, error) {
 	var res batchResult
@@ -317,7 +317,7 @@ func (w *orderWriter) writeTx(ctx context.Context, tx *db.Tx, batch []*pendingOr
 		traits := &customer.Traits{Country: o.Country}
 		if key.guest() {
 			key = customerKey{UserID: "\x00guest:" + o.Ref} // map key only
-			keys.AnonymousID = guestAnonymousID(w.im.opts.Source, o.Ref)
+			keys.AnonymousID = guestAnonymousID(o.Ref)
 			traits.Attributes = map[string]any{"guest": true}
 		} else {
 			keys = customer.Keys{UserID: o.Key.UserID, Email: o.Key.Email, Phone: o.Key.Phone}

@@ -175,7 +175,7 @@ func (l *retailLayout) parse(rec []string) (orderRow, error) {
 			r.Key.UserID = "0"
 		}
 	}
-	r.Country = field(rec, l.country)
+	r.Country = retailCountry(field(rec, l.country))
 	r.Currency = l.currency
 	r.Status = "completed"
 	kind := "sale"
