@@ -12,6 +12,7 @@ import (
 	"golang.org/x/text/language"
 
 	"github.com/kizuna-oss/kizuna"
+	"github.com/kizuna-oss/kizuna/internal/auth"
 	"github.com/kizuna-oss/kizuna/internal/customer"
 	"github.com/kizuna-oss/kizuna/internal/db"
 )
@@ -113,6 +114,9 @@ func (l *customerLayout) parse(rec []string, source string) (customer.Resolve, e
 func (im *Importer) ImportCustomers(ctx context.Context, r io.Reader) (*Summary, error) {
 	start := time.Now()
 	sum := &Summary{Kind: "customers", Format: FormatCustomers}
+	if err := auth.Require(ctx, auth.PermDataImport); err != nil {
+		return sum, err
+	}
 	src, err := newCSVSource(r)
 	if err != nil {
 		return sum, err

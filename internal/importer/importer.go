@@ -152,17 +152,25 @@ func (r Rejection) String() string {
 	return fmt.Sprintf("line %d: %s", r.Line, r.Reason)
 }
 
+// Customers is what an import needs of the customer service
+// (*customer.Service): identity resolution and order recording inside a
+// transaction the importer owns.
+type Customers interface {
+	ResolveTx(ctx context.Context, tx *db.Tx, reqs []customer.Resolve) ([]int64, error)
+	RecordOrdersTx(ctx context.Context, tx *db.Tx, orders []customer.OrderInput) error
+}
+
 // Importer imports CSV files into one store.
 type Importer struct {
 	db        *db.DB
-	customers *customer.Service
+	customers Customers
 	opts      Options
 }
 
-// New returns an importer writing to d through svc. The context passed to
-// its methods must carry a principal allowed to import (auth.System(ctx,
-// "import") for the CLI).
-func New(d *db.DB, svc *customer.Service, opts Options) *Importer {
+// New returns an importer writing to d through svc (the customer service).
+// The context passed to its methods must carry a principal allowed to
+// import (auth.System(ctx, "import") for the CLI).
+func New(d *db.DB, svc Customers, opts Options) *Importer {
 	return &Importer{db: d, customers: svc, opts: opts.withDefaults()}
 }
 

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/kizuna-oss/kizuna"
+	"github.com/kizuna-oss/kizuna/internal/auth"
 	"github.com/kizuna-oss/kizuna/internal/customer"
 	"github.com/kizuna-oss/kizuna/internal/db"
 )
@@ -102,6 +103,9 @@ func (g *grouper) closed(row int64, force bool) []*pendingOrder {
 func (im *Importer) ImportOrders(ctx context.Context, r io.Reader) (*Summary, error) {
 	start := time.Now()
 	sum := &Summary{Kind: "orders"}
+	if err := auth.Require(ctx, auth.PermDataImport); err != nil {
+		return sum, err
+	}
 	src, err := newCSVSource(r)
 	if err != nil {
 		return sum, err

@@ -120,7 +120,7 @@ func (l *retailLayout) format() string { return FormatOnlineRetail }
 // retailInvoice is a sales invoice (6 digits) or a cancellation ("C" and 6
 // digits). The file also holds three "A" bad-debt adjustments, which are
 // bookkeeping, not anything a customer did.
-var retailInvoice = regexp.MustCompile(`^C?[0-9]{6,}$`)
+var retailInvoice = regexp.MustCompile(`^C?[0-9]+$`)
 
 // retailCustomerID is how the export writes CustomerID: a float ("17850.0").
 var retailCustomerID = regexp.MustCompile(`^([0-9]+)(\.0*)?$`)
