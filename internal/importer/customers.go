@@ -111,7 +111,7 @@ func (l *customerLayout) parse(rec []string, source string) (customer.Resolve, e
 
 // ImportCustomers reads a customer file from r and creates or updates a
 // profile per row, matched by customer_id, email or phone.
-func (im *Importer) ImportCustomers(ctx context.Context, r io.Reader) (*Summary, error) {
+func (im *Importer) ImportCustomers(ctx context.Context, r io.Reader) (_ *Summary, err error) {
 	start := time.Now()
 	sum := &Summary{Kind: "customers", Format: FormatCustomers}
 	if err := auth.Require(ctx, auth.PermDataImport); err != nil {
@@ -126,6 +126,12 @@ func (im *Importer) ImportCustomers(ctx context.Context, r io.Reader) (*Summary,
 		return sum, err
 	}
 	rej := newRejector(sum, im.opts, src.header)
+	defer func() {
+		// Even an import that stops early leaves its rejected rows written.
+		if ferr := rej.flush(); err == nil {
+			err = ferr
+		}
+	}()
 	w := &customerWriter{im: im, rej: rej, created: make(map[int64]struct{}), matched: make(map[int64]struct{})}
 	var batch []customerRow
 	flush := func() error {
@@ -178,7 +184,7 @@ func (im *Importer) ImportCustomers(ctx context.Context, r io.Reader) (*Summary,
 		return sum, err
 	}
 	sum.Duration = time.Since(start)
-	return sum, rej.flush()
+	return sum, nil
 }
 
 type customerRow struct {

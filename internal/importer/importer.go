@@ -19,12 +19,14 @@ package importer
 
 import (
 	"bufio"
+	"cmp"
 	"compress/gzip"
 	"context"
 	"encoding/csv"
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -268,13 +270,19 @@ func (r *rejector) reject(line int64, err error, rec []string) error {
 		}
 	}
 	row := append([]string{strconv.FormatInt(line, 10), rej.Field, rej.Reason}, rec...)
+	for len(row) < 3+len(r.header) {
+		row = append(row, "") // every row as wide as the header, for spreadsheets
+	}
 	if err := r.w.Write(row); err != nil {
 		return fmt.Errorf("importer: write rejected rows: %w", err)
 	}
 	return nil
 }
 
+// flush writes out the rejected rows and orders the kept reasons by line
+// (rows refused by the store are found after later rows failed parsing).
 func (r *rejector) flush() error {
+	slices.SortStableFunc(r.sum.Rejections, func(a, b Rejection) int { return cmp.Compare(a.Line, b.Line) })
 	if r.w == nil {
 		return nil
 	}

@@ -100,7 +100,7 @@ func (g *grouper) closed(row int64, force bool) []*pendingOrder {
 // orders. It returns an error only when the import cannot go on (an
 // unreadable file or header, a store failure, a cancelled context); rows it
 // refuses are in the summary.
-func (im *Importer) ImportOrders(ctx context.Context, r io.Reader) (*Summary, error) {
+func (im *Importer) ImportOrders(ctx context.Context, r io.Reader) (_ *Summary, err error) {
 	start := time.Now()
 	sum := &Summary{Kind: "orders"}
 	if err := auth.Require(ctx, auth.PermDataImport); err != nil {
@@ -116,7 +116,13 @@ func (im *Importer) ImportOrders(ctx context.Context, r io.Reader) (*Summary, er
 	}
 	sum.Format = layout.format()
 	rej := newRejector(sum, im.opts, src.header)
-	w := &orderWriter{im: im, sum: sum, rej: rej, written: make(map[string]int64),
+	defer func() {
+		// Even an import that stops early leaves its rejected rows written.
+		if ferr := rej.flush(); err == nil {
+			err = ferr
+		}
+	}()
+	w := &orderWriter{im: im, sum: sum, rej: rej, seen: make(map[string]int64),
 		created: make(map[int64]struct{}), matched: make(map[int64]struct{})}
 	g := newGrouper(im.opts.Window)
 	var batch []*pendingOrder
@@ -178,7 +184,7 @@ func (im *Importer) ImportOrders(ctx context.Context, r io.Reader) (*Summary, er
 	sum.CustomersCreated = int64(len(w.created))
 	sum.CustomersUpdated = int64(len(w.matched))
 	sum.Duration = time.Since(start)
-	return sum, rej.flush()
+	return sum, nil
 }
 
 // orderWriter writes batches of complete orders, one transaction each.
@@ -186,10 +192,9 @@ type orderWriter struct {
 	im  *Importer
 	sum *Summary
 	rej *rejector
-	// written maps each order reference this run recorded to its first
-	// line: a reference seen again after its order was written is a line
-	// that arrived too late to join it.
-	written map[string]int64
+	// seen maps each order reference this run has closed to its first
+	// line: a reference closed twice is lines that came too late.
+	seen    map[string]int64
 	created map[int64]struct{} // profiles this run created
 	matched map[int64]struct{} // existing profiles this run touched
 }
@@ -199,28 +204,52 @@ type orderWriter struct {
 type batchResult struct {
 	orders, existing, cancels, lines, guests, guestSkipped int64
 	created, matched                                       []int64
-	recorded                                               []*pendingOrder
-	late                                                   []*pendingOrder // lines for orders this run already wrote
 }
 
 func (w *orderWriter) write(ctx context.Context, batch []*pendingOrder) error {
+	// Lines of an order this run already closed arrived too late to join
+	// it: the order is (or is about to be) stored without them, and an
+	// order is never recorded twice, so they are rejected with the reason.
+	fresh := batch[:0:0]
+	for _, o := range batch {
+		first, again := w.seen[o.Ref]
+		if !again {
+			w.seen[o.Ref] = o.LineNos[0]
+			fresh = append(fresh, o)
+			continue
+		}
+		for i := range o.Lines {
+			lerr := kizuna.Errorf(kizuna.EINVALID, "order %s was already closed (it began on line %d); list an order's lines together, within %d rows of each other", o.Ref, first, w.im.opts.Window)
+			if err := w.rej.reject(o.LineNos[i], lerr, o.Records[i]); err != nil {
+				return err
+			}
+		}
+	}
+	return w.store(ctx, fresh)
+}
+
+// store writes orders in one transaction; if the service refuses one of
+// them, it writes them one by one so that only the refused order's lines
+// are rejected.
+func (w *orderWriter) store(ctx context.Context, batch []*pendingOrder) error {
+	if len(batch) == 0 {
+		return nil
+	}
 	var res batchResult
 	err := w.im.db.WriteTx(ctx, func(tx *db.Tx) error {
 		var err error
 		res, err = w.writeTx(ctx, tx, batch)
 		return err
 	})
-	if err != nil && isInvalid(err) && len(batch) > 1 {
-		// One order the service refuses must not take the others down:
-		// write them one by one and reject only the culprit.
+	switch {
+	case err != nil && isInvalid(err) && len(batch) > 1:
 		for _, o := range batch {
-			if err := w.write(ctx, []*pendingOrder{o}); err != nil {
+			if err := w.store(ctx, []*pendingOrder{o}); err != nil {
 				return err
 			}
 		}
 		return nil
-	}
-	if err != nil && isInvalid(err) {
+	case err != nil && isInvalid(err):
 		o := batch[0]
 		for i := range o.Lines {
 			if rerr := w.rej.reject(o.LineNos[i], err, o.Records[i]); rerr != nil {
@@ -228,20 +257,10 @@ func (w *orderWriter) write(ctx context.Context, batch []*pendingOrder) error {
 			}
 		}
 		return nil
-	}
-	if err != nil {
+	case err != nil:
 		return fmt.Errorf("importer: write orders: %w", err)
 	}
 	w.apply(res)
-	for _, o := range res.late {
-		first := w.written[o.Ref]
-		for i := range o.Lines {
-			lerr := kizuna.FieldError("", "order %s was already written from line %d; its lines must be listed together (within %d rows) — sort the file by order", o.Ref, first, w.im.opts.Window)
-			if err := w.rej.reject(o.LineNos[i], lerr, o.Records[i]); err != nil {
-				return err
-			}
-		}
-	}
 	return nil
 }
 
@@ -260,9 +279,6 @@ func (w *orderWriter) apply(res batchResult) {
 		if _, ok := w.created[id]; !ok {
 			w.matched[id] = struct{}{}
 		}
-	}
-	for _, o := range res.recorded {
-		w.written[o.Ref] = o.LineNos[0]
 	}
 }
 
@@ -284,17 +300,8 @@ func (w *orderWriter) writeTx(ctx context.Context, tx *db.Tx, batch []*pendingOr
 		return res, err
 	}
 	var todo []*pendingOrder
-	inBatch := make(map[string]bool, len(batch))
 	for _, o := range batch {
-		again := inBatch[o.Ref]
-		inBatch[o.Ref] = true
 		switch {
-		case again:
-			// A second group of lines for an order this batch already
-			// holds: it closed and then more of its lines came.
-			res.late = append(res.late, o)
-		case existing[o.Ref] && w.written[o.Ref] != 0:
-			res.late = append(res.late, o)
 		case existing[o.Ref]:
 			res.existing++
 		case o.Key.guest() && w.im.opts.Guests == GuestSkip:
@@ -376,7 +383,6 @@ func (w *orderWriter) writeTx(ctx context.Context, tx *db.Tx, batch []*pendingOr
 	if err := w.im.customers.RecordOrdersTx(ctx, tx, inputs); err != nil {
 		return res, err
 	}
-	res.recorded = todo
 	return res, nil
 }
 
