@@ -81,6 +81,9 @@ func cmdImport(ctx context.Context, e *env, args []string) error {
 	}
 	path := pos[0]
 	opts := importer.Options{Currency: *cur, BatchRows: *batch, MaxReasons: *show, Source: *source}
+	if *show == 0 {
+		opts.MaxReasons = -1
+	}
 	if opts.Guests, err = importer.ParseGuestPolicy(*guests); err != nil {
 		return usageError{err.Error()}
 	}

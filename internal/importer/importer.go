@@ -79,7 +79,7 @@ type Options struct {
 	// the window tolerates small interleavings. Default 10000.
 	Window int
 	// MaxReasons is how many rejections Summary.Rejections keeps (all are
-	// counted and all go to Errors). Default 20.
+	// counted and all go to Errors). Default 20; negative keeps none.
 	MaxReasons int
 	// Errors, when set, receives every rejected row as CSV: line, field,
 	// reason, then the row's own fields.
@@ -112,8 +112,11 @@ func (o Options) withDefaults() Options {
 	if o.Window <= 0 {
 		o.Window = 10000
 	}
-	if o.MaxReasons <= 0 {
+	switch {
+	case o.MaxReasons == 0:
 		o.MaxReasons = 20
+	case o.MaxReasons < 0:
+		o.MaxReasons = 0 // count them, list none
 	}
 	return o
 }
