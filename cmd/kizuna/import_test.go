@@ -25,7 +25,7 @@ C536379,D,Discount,-1,2010-12-01 09:41:00,27.50,14527.0,United Kingdom
 536593,21777,RECIPE BOX,2,yesterday,7.95,12583.0,France
 `
 
-func runCLI(t *testing.T, stdin string, env map[string]string, args ...string) (string, string, error) {
+func runKizuna(t *testing.T, stdin string, env map[string]string, args ...string) (string, string, error) {
 	t.Helper()
 	var out, errOut bytes.Buffer
 	err := run(context.Background(), append([]string{"kizuna"}, args...), func(k string) string { return env[k] },
@@ -58,7 +58,7 @@ func TestImportOrdersCommand(t *testing.T) {
 			}
 			errs := filepath.Join(dir, "rejected.csv")
 			// Flags after the file, the database from the environment.
-			out, stderr, err := runCLI(t, "", map[string]string{"KIZUNA_DB": dsn}, "import", "orders", file, "--errors", errs, "--batch", "2")
+			out, stderr, err := runKizuna(t, "", map[string]string{"KIZUNA_DB": dsn}, "import", "orders", file, "--errors", errs, "--batch", "2")
 			if err != nil {
 				t.Fatalf("import: %v\n%s", err, stderr)
 			}
@@ -95,7 +95,7 @@ func TestImportOrdersCommand(t *testing.T) {
 			zw := gzip.NewWriter(&gz)
 			zw.Write([]byte(cliOrders))
 			zw.Close()
-			out, stderr, err = runCLI(t, gz.String(), nil, "import", "orders", "--db", dsn, "-")
+			out, stderr, err = runKizuna(t, gz.String(), nil, "import", "orders", "--db", dsn, "-")
 			if err != nil {
 				t.Fatalf("re-import: %v\n%s", err, stderr)
 			}
@@ -121,12 +121,12 @@ func TestImportCommandUsage(t *testing.T) {
 		{"import", "orders", "--db", dsn, "--guests", "drop", "a.csv"},
 		{"import", "orders", "--db", dsn, "--timezone", "Mars/Olympus", "a.csv"},
 	} {
-		_, _, err := runCLI(t, "", nil, args...)
+		_, _, err := runKizuna(t, "", nil, args...)
 		if err == nil || exitCode(err) != 2 {
 			t.Errorf("%q: %v (exit %d), want a usage error", args, err, exitCode(err))
 		}
 	}
-	_, _, err := runCLI(t, "", nil, "import", "orders", "--db", dsn, filepath.Join(t.TempDir(), "missing.csv"))
+	_, _, err := runKizuna(t, "", nil, "import", "orders", "--db", dsn, filepath.Join(t.TempDir(), "missing.csv"))
 	if err == nil || !os.IsNotExist(err) {
 		t.Errorf("missing file: %v", err)
 	}
@@ -134,7 +134,7 @@ func TestImportCommandUsage(t *testing.T) {
 
 func TestImportCustomersCommandSample(t *testing.T) {
 	dsn := dbtest.SQLiteDSN(t)
-	out, stderr, err := runCLI(t, "", nil, "import", "customers", "--db", dsn, filepath.Join("..", "..", "sampledata", "customers.csv"))
+	out, stderr, err := runKizuna(t, "", nil, "import", "customers", "--db", dsn, filepath.Join("..", "..", "sampledata", "customers.csv"))
 	if err != nil {
 		t.Fatalf("%v\n%s", err, stderr)
 	}
@@ -148,7 +148,7 @@ func TestDemoRefusesForeignDatabase(t *testing.T) {
 	if err := os.WriteFile(path, []byte("not a demo"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	_, _, err := runCLI(t, "", nil, "demo", "--db", path, "--serve=false")
+	_, _, err := runKizuna(t, "", nil, "demo", "--db", path, "--serve=false")
 	if err == nil || !strings.Contains(err.Error(), "not a Kizuna demo database") {
 		t.Fatalf("demo over a foreign file: %v", err)
 	}

@@ -10,6 +10,3 @@ import (
 var errNotYet = errors.New("this command is not built yet")
 
 func cmdServe(ctx context.Context, e *env, args []string) error { return errNotYet }
-func cmdUser(ctx context.Context, e *env, args []string) error  { return errNotYet }
-func cmdKey(ctx context.Context, e *env, args []string) error   { return errNotYet }
-func cmdBench(ctx context.Context, e *env, args []string) error { return errNotYet }
