@@ -2,6 +2,8 @@ package importer
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -44,15 +46,15 @@ func newGrouper(window int) *grouper {
 }
 
 // add puts a parsed row into its order. It refuses a row that contradicts
-// the order's earlier lines (another customer, currency or kind).
+// the order's earlier lines (another customer or currency).
 func (g *grouper) add(row int64, line int64, r orderRow, rec []string) error {
-	o := g.open[r.Ref]
+	o := g.open[groupKey(r.Ref, r.Status)]
 	if o == nil {
 		o = &pendingOrder{
 			Ref: r.Ref, Key: r.Key, Country: r.Country, Status: r.Status,
 			Currency: r.Currency, PlacedAt: r.PlacedAt, firstRow: row,
 		}
-		g.open[r.Ref] = o
+		g.open[groupKey(r.Ref, r.Status)] = o
 		g.queue = append(g.queue, o)
 	} else {
 		switch {
@@ -60,8 +62,6 @@ func (g *grouper) add(row int64, line int64, r orderRow, rec []string) error {
 			return kizuna.Errorf(kizuna.EINVALID, "order %s belongs to %s (line %d) but this line names %s", r.Ref, o.Key, o.LineNos[0], r.Key)
 		case o.Currency != r.Currency:
 			return kizuna.FieldError("currency", "order %s is in %s (line %d) but this line is in %s", r.Ref, o.Currency, o.LineNos[0], r.Currency)
-		case o.Status != r.Status:
-			return kizuna.FieldError("status", "order %s is %s (line %d) but this line says %s", r.Ref, o.Status, o.LineNos[0], r.Status)
 		}
 		if r.PlacedAt.Before(o.PlacedAt) {
 			o.PlacedAt = r.PlacedAt
@@ -77,6 +77,11 @@ func (g *grouper) add(row int64, line int64, r orderRow, rec []string) error {
 	return nil
 }
 
+// groupKey groups lines by order and status: a refund of order X listed
+// in the same file as X's sale is an adjustment of X, recorded after it,
+// not a contradiction.
+func groupKey(ref, status string) string { return ref + "\x00" + status }
+
 // closed removes and returns the orders no line has touched in the last
 // window rows (as of row). With force, it returns every open order.
 func (g *grouper) closed(row int64, force bool) []*pendingOrder {
@@ -87,7 +92,7 @@ func (g *grouper) closed(row int64, force bool) []*pendingOrder {
 		if !force && row-o.lastRow <= g.window {
 			break
 		}
-		delete(g.open, o.Ref)
+		delete(g.open, groupKey(o.Ref, o.Status))
 		out = append(out, o)
 	}
 	if i > 0 {
@@ -212,9 +217,9 @@ func (w *orderWriter) write(ctx context.Context, batch []*pendingOrder) error {
 	// order is never recorded twice, so they are rejected with the reason.
 	fresh := batch[:0:0]
 	for _, o := range batch {
-		first, again := w.seen[o.Ref]
+		first, again := w.seen[groupKey(o.Ref, o.Status)]
 		if !again {
-			w.seen[o.Ref] = o.LineNos[0]
+			w.seen[groupKey(o.Ref, o.Status)] = o.LineNos[0]
 			fresh = append(fresh, o)
 			continue
 		}
@@ -301,8 +306,17 @@ func (w *orderWriter) writeTx(ctx context.Context, tx *db.Tx, batch []*pendingOr
 	}
 	var todo []*pendingOrder
 	for _, o := range batch {
+		applied := false
+		if existing[o.Ref] && o.Status != "completed" {
+			// A refund or cancellation of a stored order (a returns file
+			// after the orders file) is recorded unless this very
+			// adjustment already was.
+			if applied, err = adjustmentRecorded(ctx, tx, o.Ref, adjustmentKey(o)); err != nil {
+				return res, err
+			}
+		}
 		switch {
-		case existing[o.Ref]:
+		case existing[o.Ref] && (o.Status == "completed" || applied):
 			res.existing++
 		case o.Key.guest() && w.im.opts.Guests == GuestSkip:
 			res.guestSkipped++
@@ -371,6 +385,9 @@ func (w *orderWriter) writeTx(ctx context.Context, tx *db.Tx, batch []*pendingOr
 			PlacedAt:   o.PlacedAt,
 			Lines:      o.Lines,
 		}
+		if o.Status != "completed" {
+			inputs[i].AdjustmentKey = adjustmentKey(o)
+		}
 		res.orders++
 		res.lines += int64(len(o.Lines))
 		if o.Status != "completed" {
@@ -419,4 +436,29 @@ func existingOrderRefs(ctx context.Context, tx *db.Tx, batch []*pendingOrder) (m
 		}
 	}
 	return found, nil
+}
+
+// adjustmentKey names a refund or cancellation by its content, so that
+// importing it again is recognised (by the customer service and by
+// adjustmentRecorded) while two different refunds of one order are not
+// mistaken for each other.
+func adjustmentKey(o *pendingOrder) string {
+	h := sha256.New()
+	fmt.Fprintf(h, "%s\x00%s\x00%s\x00%d", o.Ref, o.Status, o.Currency, o.PlacedAt.UnixMilli())
+	for _, l := range o.Lines {
+		fmt.Fprintf(h, "\x00%s\x00%d\x00%d", l.SKU, l.Quantity, l.AmountMinor)
+	}
+	return "import:" + hex.EncodeToString(h.Sum(nil)[:12])
+}
+
+// adjustmentRecorded reports whether the order ref already carries lines
+// recorded under the adjustment key.
+func adjustmentRecorded(ctx context.Context, tx *db.Tx, ref, key string) (bool, error) {
+	var n int64
+	err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM order_lines l JOIN orders o ON o.id = l.order_id
+		WHERE o.order_ref = $1 AND l.adjustment_key = $2`, ref, key).Scan(&n)
+	if err != nil {
+		return false, fmt.Errorf("importer: look up adjustment of order %s: %w", ref, err)
+	}
+	return n > 0, nil
 }

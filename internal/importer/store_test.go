@@ -9,12 +9,13 @@ import (
 
 	"github.com/kizuna-oss/kizuna"
 	"github.com/kizuna-oss/kizuna/internal/auth"
+	"github.com/kizuna-oss/kizuna/internal/customer"
 	"github.com/kizuna-oss/kizuna/internal/db"
 	"github.com/kizuna-oss/kizuna/internal/db/dbtest"
 )
 
 // newService is the customer service the store tests import through.
-func newService(d *db.DB) Customers { return sqlCustomers{} }
+func newService(d *db.DB) Customers { return customer.NewService(d) }
 
 func importCtx() context.Context { return auth.System(context.Background(), "import") }
 
@@ -202,8 +203,31 @@ R-1,hanako@example.jp,2024-05-03T10:00:00+09:00,JPY,TEA,緑茶,-1,1500,refunded
 		if r := s.Rejections[0]; r.Line != 5 || r.Field != "currency" || !strings.Contains(r.Reason, "order W-2 is in JPY (line 4)") {
 			t.Errorf("rejection %+v", r)
 		}
-		if c := countStore(t, d); c.netMinor != 3000+2200+1500-1500 {
-			t.Errorf("net %d", c.netMinor)
+		if c := countStore(t, d); c.netMinor != 3000+2200+1500-1500 || c.orders != 3 {
+			t.Errorf("store %+v", c)
+		}
+
+		// A later returns file refunds W-1's cup: an adjustment of the
+		// stored order, applied once however often the file is imported.
+		const returns = `order_id,customer_email,placed_at,currency,sku,name,quantity,unit_price,status
+W-1,hanako@example.jp,2024-05-10T12:00:00+09:00,JPY,CUP,湯呑み,-1,2200,refunded
+`
+		for run, want := range []Summary{
+			{Kind: "orders", Format: FormatGenericOrder, Rows: 1, CustomersUpdated: 1, Orders: 1, Cancellations: 1, Lines: 1},
+			{Kind: "orders", Format: FormatGenericOrder, Rows: 1, OrdersExisting: 1},
+		} {
+			s, err := New(d, newService(d), Options{}).ImportOrders(importCtx(), strings.NewReader(returns))
+			if err != nil {
+				t.Fatal(err)
+			}
+			checkSummary(t, s, want)
+			if c := countStore(t, d); c.netMinor != 3000+1500-1500 || c.orders != 3 || c.lines != 5 {
+				t.Errorf("after returns run %d: %+v", run, c)
+			}
+		}
+		var status string
+		if err := d.Reader().QueryRow(`SELECT status FROM orders WHERE order_ref = 'W-1'`).Scan(&status); err != nil || status != "partially_refunded" {
+			t.Errorf("W-1 status %q, %v", status, err)
 		}
 	})
 }
