@@ -71,8 +71,20 @@ func (l *customerLayout) parse(rec []string, source string) (customer.Resolve, e
 	if keys == (customer.Keys{}) {
 		return customer.Resolve{}, kizuna.Errorf(kizuna.EINVALID, "the row has no customer_id, email or phone")
 	}
-	if keys.Email != "" && !plausibleEmail(keys.Email) {
-		return customer.Resolve{}, kizuna.FieldError("email", "%q is not an email address", keys.Email)
+	// The service drops a malformed email or phone silently (right for
+	// live events); an import rejects the row instead, so the file can be
+	// fixed and imported again.
+	var err error
+	if keys.Email != "" {
+		if keys.Email, err = customer.NormalizeEmail(keys.Email); err != nil {
+			return customer.Resolve{}, err
+		}
+	}
+	if keys.Phone != "" {
+		// A national number ("020 7946 0118") is read in the row's country.
+		if keys.Phone, err = customer.NormalizePhone(keys.Phone, phoneRegion(get("country"))); err != nil {
+			return customer.Resolve{}, err
+		}
 	}
 	t := &customer.Traits{
 		FamilyName:     get("family_name"),
@@ -81,7 +93,7 @@ func (l *customerLayout) parse(rec []string, source string) (customer.Resolve, e
 		GivenNameKana:  get("given_name_kana"),
 		Email:          keys.Email,
 		Phone:          keys.Phone,
-		Country:        get("country"),
+		Country:        strings.ToUpper(get("country")),
 		LifecycleStage: strings.ToLower(get("lifecycle_stage")),
 	}
 	if loc := get("locale"); loc != "" {
@@ -238,4 +250,13 @@ func (w *customerWriter) write(ctx context.Context, batch []customerRow) error {
 		}
 	}
 	return nil
+}
+
+// phoneRegion is the region national phone numbers of a row are read in:
+// its country when that is an ISO code, else the product default (JP).
+func phoneRegion(country string) string {
+	if r, err := language.ParseRegion(strings.TrimSpace(country)); err == nil && r.IsCountry() {
+		return r.String()
+	}
+	return customer.DefaultRegion
 }

@@ -204,8 +204,17 @@ func (l *genericLayout) parse(rec []string) (orderRow, error) {
 		return r, kizuna.FieldError("order_id", "is longer than 200 characters")
 	}
 	r.Key = customerKey{UserID: field(rec, l.userID), Email: strings.ToLower(field(rec, l.email)), Phone: field(rec, l.phone)}
-	if r.Key.Email != "" && !plausibleEmail(r.Key.Email) {
-		return r, kizuna.FieldError("customer_email", "%q is not an email address", r.Key.Email)
+	var err error
+	if r.Key.Email != "" {
+		if r.Key.Email, err = customer.NormalizeEmail(r.Key.Email); err != nil {
+			return r, kizuna.FieldError("customer_email", "%s", kizuna.ErrorMessage(err))
+		}
+	}
+	r.Country = field(rec, l.country)
+	if r.Key.Phone != "" {
+		if r.Key.Phone, err = customer.NormalizePhone(r.Key.Phone, phoneRegion(r.Country)); err != nil {
+			return r, kizuna.FieldError("customer_phone", "%s", kizuna.ErrorMessage(err))
+		}
 	}
 	at, err := time.Parse(time.RFC3339, field(rec, l.at))
 	if err != nil {
@@ -245,7 +254,6 @@ func (l *genericLayout) parse(rec []string) (orderRow, error) {
 	default:
 		return r, kizuna.FieldError("status", "%q is not completed, refunded or cancelled", r.Status)
 	}
-	r.Country = field(rec, l.country)
 	r.Line, err = makeLine(kind, field(rec, l.sku), field(rec, l.name), qty, price, r.Currency, at)
 	return r, err
 }
@@ -277,11 +285,4 @@ func makeLine(kind, sku, name string, qty int64, price float64, cur string, at t
 		Kind: kind, SKU: sku, Name: name, Quantity: qty,
 		UnitPriceMinor: unit, AmountMinor: amount, OccurredAt: at,
 	}, nil
-}
-
-// plausibleEmail is the cheap shape check an import can make; the customer
-// service normalises and stores.
-func plausibleEmail(s string) bool {
-	at := strings.LastIndexByte(s, '@')
-	return at > 0 && at < len(s)-1 && !strings.ContainsAny(s, " \t,;<>") && strings.Contains(s[at:], ".")
 }

@@ -135,11 +135,12 @@ func TestGenericParse(t *testing.T) {
 			want: orderRow{Ref: "A-1002", Key: customerKey{UserID: "c-77"}, Status: "refunded", Currency: "USD", PlacedAt: at,
 				Line: customer.OrderLine{Kind: "refund", SKU: "S", Name: "Socks", Quantity: -1, UnitPriceMinor: 999, AmountMinor: -999, OccurredAt: at}}},
 		{row: "A-1003,,,+81 90-2817-4410,2024-05-01T09:30:00+09:00,,S,Socks,-1,9.99,",
-			want: orderRow{Ref: "A-1003", Key: customerKey{Phone: "+81 90-2817-4410"}, Status: "completed", Currency: "GBP", PlacedAt: at,
+			want: orderRow{Ref: "A-1003", Key: customerKey{Phone: "+819028174410"}, Status: "completed", Currency: "GBP", PlacedAt: at,
 				Line: customer.OrderLine{Kind: "refund", SKU: "S", Name: "Socks", Quantity: -1, UnitPriceMinor: 999, AmountMinor: -999, OccurredAt: at}}},
 		{row: "A-1004,a@b.jp,,,2024-05-01 09:30:00,JPY,S,x,1,1,", field: "placed_at", wantE: "RFC 3339"},
 		{row: "A-1004,a@b.jp,,,2024-05-01T09:30:00Z,YEN,S,x,1,1,", field: "currency", wantE: "ISO 4217"},
 		{row: "A-1004,not-an-email,,,2024-05-01T09:30:00Z,JPY,S,x,1,1,", field: "customer_email", wantE: "not an email"},
+		{row: "A-1004,,,03-1234,2024-05-01T09:30:00Z,JPY,S,x,1,1,", field: "customer_phone", wantE: "not a valid phone"},
 		{row: "A-1004,a@b.jp,,,2024-05-01T09:30:00Z,JPY,S,x,1,1,shipped", field: "status", wantE: "not completed"},
 		{row: "A-1004,a@b.jp,,,2024-05-01T09:30:00Z,JPY,S,x,2,1,cancelled", field: "quantity", wantE: "positive on a cancelled"},
 		{row: ",a@b.jp,,,2024-05-01T09:30:00Z,JPY,S,x,2,1,", field: "order_id", wantE: "empty"},
@@ -272,10 +273,15 @@ func TestCustomerParse(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if r.Keys != (customer.Keys{UserID: "12753", Email: "haruka.sato@example.jp", Phone: "+81 90-2817-4410"}) || !r.Merge {
+	if r.Keys != (customer.Keys{UserID: "12753", Email: "haruka.sato@example.jp", Phone: "+819028174410"}) || !r.Merge {
 		t.Errorf("keys %+v merge %v", r.Keys, r.Merge)
 	}
 	tr := r.Traits
+	// A national number is read in the row's country.
+	uk, err := l.parse(strings.Split(",,020 7946 0118,Bennett,Oliver,,,en-GB,gb,loyal,,", ","), "t")
+	if err != nil || uk.Keys.Phone != "+442079460118" || uk.Traits.Country != "GB" {
+		t.Errorf("UK national number: %+v %v", uk.Keys, err)
+	}
 	if tr.FamilyName != "佐藤" || tr.GivenNameKana != "ハルカ" || tr.Locale != "ja-JP" || tr.LifecycleStage != "loyal" {
 		t.Errorf("traits %+v", tr)
 	}
@@ -286,6 +292,8 @@ func TestCustomerParse(t *testing.T) {
 		{",,,佐藤,遥,,,,,,,", "", "no customer_id, email or phone"},
 		{"1,not-mail,,,,,,,,,,", "email", "not an email"},
 		{"1,,,,,,,japanese!!,,,,", "locale", "BCP 47"},
+		{"1,,090-1234,,,,,,JP,,,", "phone", "not a valid phone number"},
+		{"1,,7946 0118,,,,,,GB,,,", "phone", "not a valid phone number"},
 		{"1,,,,,,,,,vip,,", "lifecycle_stage", "not one of"},
 	}
 	for _, b := range bad {
