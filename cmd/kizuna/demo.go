@@ -27,20 +27,26 @@ const defaultDemoDB = "kizuna-demo.db"
 const demoAdminEmail = "admin@example.com"
 
 func cmdDemo(ctx context.Context, e *env, args []string) error {
-	fs := e.flags("demo")
-	addr := fs.String("addr", "127.0.0.1:8080", "address to serve on")
-	path := fs.String("db", defaultDemoDB, "SQLite file for the demo (replaced if it is an earlier demo database)")
-	serve := fs.Bool("serve", true, "serve after loading (false: load, print the login and exit)")
-	if err := e.parse(fs, args); err != nil {
+	flags := e.flags("demo")
+	addr := flags.String("addr", "127.0.0.1:8080", "address to serve on")
+	path := flags.String("db", defaultDemoDB, "SQLite file for the demo (replaced if it is an earlier demo database)")
+	serve := flags.Bool("serve", true, "serve after loading (false: load, print the login and exit)")
+	if err := e.parse(flags, args); err != nil {
 		return err
 	}
-	if fs.NArg() > 0 {
-		return usageError{fmt.Sprintf("demo takes no arguments (got %q)", fs.Args())}
+	if flags.NArg() > 0 {
+		return usageError{fmt.Sprintf("demo takes no arguments (got %q)", flags.Args())}
 	}
 	if db.IsPostgresDSN(*path) {
 		return usageError{"the demo runs on a fresh SQLite file; give --db a file path"}
 	}
-	d, err := loadDemo(ctx, e, *path)
+	return runDemo(ctx, e, *path, *addr, *serve, sampledata.FS())
+}
+
+// runDemo loads samples (the embedded sample files, or a test's) into a
+// fresh database at path, prints the login and serves on addr.
+func runDemo(ctx context.Context, e *env, path, addr string, serve bool, samples fs.FS) error {
+	d, err := loadDemo(ctx, e, path, samples)
 	if err != nil {
 		return err
 	}
@@ -55,22 +61,22 @@ func cmdDemo(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	fmt.Fprintf(e.stdout, "\nKizuna demo is ready.\n\n")
-	fmt.Fprintf(e.stdout, "  URL:        http://%s/\n", *addr)
+	fmt.Fprintf(e.stdout, "  URL:        http://%s/\n", addr)
 	fmt.Fprintf(e.stdout, "  login:      %s\n", demoAdminEmail)
 	fmt.Fprintf(e.stdout, "  password:   %s\n", password)
 	fmt.Fprintf(e.stdout, "  write key:  %s\n", writeKey)
-	fmt.Fprintf(e.stdout, "  database:   %s\n\n", *path)
-	fmt.Fprintf(e.stdout, "Send an event:\n  curl -u %s: -H 'Content-Type: application/json' \\\n    -d '{\"userId\":\"17850\",\"event\":\"Demo Viewed\"}' http://%s/v1/track\n\n", writeKey, *addr)
-	if !*serve {
+	fmt.Fprintf(e.stdout, "  database:   %s\n\n", path)
+	fmt.Fprintf(e.stdout, "Send an event:\n  curl -u %s: -H 'Content-Type: application/json' \\\n    -d '{\"userId\":\"17850\",\"event\":\"Demo Viewed\"}' http://%s/v1/track\n\n", writeKey, addr)
+	if !serve {
 		return nil
 	}
-	return serveDemo(ctx, e, d, *addr)
+	return serveDemo(ctx, e, d, addr)
 }
 
 // loadDemo creates a fresh demo database at path (replacing an earlier
 // demo database there), migrates it and imports the embedded sample
 // customers and the whole Online Retail file.
-func loadDemo(ctx context.Context, e *env, path string) (*db.DB, error) {
+func loadDemo(ctx context.Context, e *env, path string, samples fs.FS) (*db.DB, error) {
 	if err := removeOldDemoDB(path); err != nil {
 		return nil, err
 	}
@@ -87,7 +93,7 @@ func loadDemo(ctx context.Context, e *env, path string) (*db.DB, error) {
 		{"customers", sampledata.Customers},
 		{"orders", sampledata.OnlineRetail},
 	} {
-		if err := importSample(ctx, e, d, step.kind, step.file); err != nil {
+		if err := importSample(ctx, e, d, samples, step.kind, step.file); err != nil {
 			d.Close()
 			return nil, err
 		}
@@ -95,8 +101,8 @@ func loadDemo(ctx context.Context, e *env, path string) (*db.DB, error) {
 	return d, nil
 }
 
-func importSample(ctx context.Context, e *env, d *db.DB, kind, name string) error {
-	f, err := sampledata.Open(name)
+func importSample(ctx context.Context, e *env, d *db.DB, samples fs.FS, kind, name string) error {
+	f, err := samples.Open(name)
 	if err != nil {
 		return fmt.Errorf("demo: open sample %s: %w", name, err)
 	}
@@ -161,16 +167,18 @@ func randomPassword() (string, error) { return rand.Text(), nil }
 var errDemoIntegration = errors.New("demo: not wired yet")
 
 // createDemoAccounts creates the demo's admin user with password and a
-// write key, and returns the key's secret.
-//
-// INTEGRATION(lead): when the auth service lands, this becomes
-//
-//	svc := auth.NewService(d, ...)
-//	u, err := svc.CreateUser(ctx, email, password, auth.RoleAdmin)
-//	key, err := svc.CreateKey(ctx, "write", "demo", ...)
-//	return key.Secret, err
+// write key, and returns the key's secret. Both go through the auth
+// service, so they are hashed and audited like any others.
 func createDemoAccounts(ctx context.Context, d *db.DB, email, password string) (string, error) {
-	return "", fmt.Errorf("%w: creating the admin user and write key needs the auth service (internal/auth)", errDemoIntegration)
+	svc := auth.NewService(d, auth.Options{})
+	if _, err := svc.CreateUser(ctx, email, "Demo Admin", password, auth.RoleAdmin); err != nil {
+		return "", fmt.Errorf("demo: create admin user: %w", err)
+	}
+	_, secret, err := svc.CreateKey(ctx, auth.KeyWrite, "demo", "")
+	if err != nil {
+		return "", fmt.Errorf("demo: create write key: %w", err)
+	}
+	return secret, nil
 }
 
 // serveDemo serves the demo database.
