@@ -174,6 +174,12 @@ func (l *retailLayout) parse(rec []string) (orderRow, error) {
 		if r.Key.UserID == "" {
 			r.Key.UserID = "0"
 		}
+	} else if price == 0 {
+		// Free lines with no customer are the shop's stock notes ("check",
+		// "found", "amazon", or no description): the positive twins of
+		// the negative stock adjustments. Free items sent to a known
+		// customer are kept.
+		return r, kizuna.FieldError("UnitPrice", "a zero-priced line without a customer on invoice %s: a stock note, not a purchase", inv)
 	}
 	r.Country = retailCountry(field(rec, l.country))
 	r.Currency = l.currency

@@ -70,6 +70,7 @@ func TestRetailParse(t *testing.T) {
 				Line: customer.OrderLine{Kind: "sale", SKU: "1", Name: "X", Quantity: 1, UnitPriceMinor: 100, AmountMinor: 100,
 					OccurredAt: time.Date(2011, 4, 15, 10, 0, 0, 0, london)}},
 		},
+		{name: "free line without a customer", row: "536414,22139,,56,2010-12-01 11:52:00,0.0,,United Kingdom", field: "UnitPrice", reason: "stock note"},
 		{name: "bad-debt adjustment", row: "A563185,B,Adjust bad debt,1,2011-08-12 14:50:00,11062.06,,United Kingdom", field: "InvoiceNo", reason: "neither a sales invoice"},
 		{name: "empty invoice", row: ",B,x,1,2011-08-12 14:50:00,1,,United Kingdom", field: "InvoiceNo", reason: "is empty"},
 		{name: "stock adjustment", row: "536589,21777,damaged,-10,2010-12-01 16:50:00,0.0,,United Kingdom", field: "Quantity", reason: "stock adjustment"},

@@ -67,7 +67,8 @@ func expectRetail(t testing.TB, data []byte) retailExpectation {
 		price, perr := strconv.ParseFloat(priceS, 64)
 		_, derr := time.Parse("2006-01-02 15:04:05", date)
 		cancel := strings.HasPrefix(inv, "C")
-		if !invoice.MatchString(inv) || qerr != nil || qty == 0 || cancel != (qty < 0) || perr != nil || price < 0 || derr != nil {
+		if !invoice.MatchString(inv) || qerr != nil || qty == 0 || cancel != (qty < 0) || perr != nil || price < 0 || derr != nil ||
+			(price == 0 && cust == "") {
 			e.rejected++
 			continue
 		}

@@ -51,7 +51,7 @@ const ordersFile = `InvoiceNo,StockCode,Description,Quantity,InvoiceDate,UnitPri
 536367,22745,POPPY'S PLAYHOUSE BEDROOM,6,2010-12-01 08:34:00,2.10,13047.0,United Kingdom
 536368,22960,JAM MAKING SET WITH JARS,bad,2010-12-01 08:34:00,4.25,13047.0,United Kingdom
 C536379,D,Discount,-1,2010-12-01 09:41:00,27.50,14527.0,United Kingdom
-536414,22139,"RETROSPOT TEA SET, CERAMIC 11 PC",56,2010-12-01 11:52:00,0.00,,United Kingdom
+536414,22139,"RETROSPOT TEA SET, CERAMIC 11 PC",56,2010-12-01 11:52:00,0.85,,United Kingdom
 536544,21773,DECORATIVE ROSE BATHROOM BOTTLE,1,2010-12-01 14:32:00,2.51,,United Kingdom
 536589,21777,damaged,-10,2010-12-01 16:50:00,0.00,,United Kingdom
 536590,21777,"bad "quote",1,2010-12-01 16:50:00,1.00,12583.0,France
@@ -99,8 +99,8 @@ func TestImportOrdersStore(t *testing.T) {
 			Orders: 7, Cancellations: 1, Lines: 9, GuestOrders: 2, Rejected: 5}
 		checkSummary(t, s, want)
 		checkRejections(t, s)
-		// 6·2.55+6·3.39 + 6·1.85 + 32·1.69+6·2.10 − 27.50 + 56·0 + 2.51 + 2·7.95
-		const net = 1530 + 2034 + 1110 + 5408 + 1260 - 2750 + 0 + 251 + 1590
+		// 6·2.55+6·3.39 + 6·1.85 + 32·1.69+6·2.10 − 27.50 + 56·0.85 + 2.51 + 2·7.95
+		const net = 1530 + 2034 + 1110 + 5408 + 1260 - 2750 + 4760 + 251 + 1590
 		first := countStore(t, d)
 		if first != (storeCounts{customers: 6, identities: 6, orders: 7, lines: 9, netMinor: net}) {
 			t.Errorf("store after import: %+v (net want %d)", first, net)
