@@ -196,6 +196,7 @@ func newProgress(w io.Writer, label string, size int64) *progress {
 			progressbar.OptionSetDescription("importing "+label),
 			progressbar.OptionShowBytes(true),
 			progressbar.OptionShowTotalBytes(true),
+			progressbar.OptionShowCount(),
 			progressbar.OptionSetWidth(30),
 			progressbar.OptionThrottle(100*time.Millisecond),
 			progressbar.OptionSetPredictTime(true),
