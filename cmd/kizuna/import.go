@@ -162,6 +162,7 @@ func openImportFile(e *env, path string) (io.Reader, int64, func(), error) {
 func runImport(ctx context.Context, e *env, d *db.DB, kind, label string, r io.Reader, size int64, opts importer.Options) (*importer.Summary, error) {
 	prog := newProgress(e.stderr, label, size)
 	defer prog.finish()
+	opts.Progress = func(s importer.Summary) { prog.rows, prog.orders = s.Rows, s.Orders }
 	in, err := importer.Decompress(&countingReader{r: r, prog: prog})
 	if err != nil {
 		return nil, err
@@ -177,9 +178,12 @@ func runImport(ctx context.Context, e *env, d *db.DB, kind, label string, r io.R
 type progress struct {
 	bar     *progressbar.ProgressBar // on a terminal
 	w       io.Writer                // otherwise, lines here
+	every   time.Duration // between two plain lines
 	label   string
 	size    int64
 	read    int64
+	rows    int64 // processed as of the last commit
+	orders  int64
 	started time.Time
 	last    time.Time
 }
@@ -188,7 +192,7 @@ type progress struct {
 const plainProgressEvery = 5 * time.Second
 
 func newProgress(w io.Writer, label string, size int64) *progress {
-	p := &progress{w: w, label: label, size: size, started: time.Now()}
+	p := &progress{w: w, every: plainProgressEvery, label: label, size: size, started: time.Now()}
 	p.last = p.started
 	if f, ok := w.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
 		p.bar = progressbar.NewOptions64(size,
@@ -214,16 +218,14 @@ func (p *progress) add(n int) {
 		_ = p.bar.Add(n)
 		return
 	}
-	if now := time.Now(); now.Sub(p.last) >= plainProgressEvery {
+	if now := time.Now(); now.Sub(p.last) >= p.every {
 		p.last = now
+		read := humanize.Bytes(uint64(p.read))
 		if p.size > 0 {
-			fmt.Fprintf(p.w, "importing %s: %s of %s read (%.0f%%) after %s\n", p.label,
-				humanize.Bytes(uint64(p.read)), humanize.Bytes(uint64(p.size)),
-				100*float64(p.read)/float64(p.size), now.Sub(p.started).Round(time.Second))
-		} else {
-			fmt.Fprintf(p.w, "importing %s: %s read after %s\n", p.label,
-				humanize.Bytes(uint64(p.read)), now.Sub(p.started).Round(time.Second))
+			read = fmt.Sprintf("%s of %s (%.0f%%)", read, humanize.Bytes(uint64(p.size)), 100*float64(p.read)/float64(p.size))
 		}
+		fmt.Fprintf(p.w, "importing %s: %s read, %s rows processed, %s orders stored, %s\n", p.label, read,
+			humanize.Comma(p.rows), humanize.Comma(p.orders), now.Sub(p.started).Round(time.Second))
 	}
 }
 

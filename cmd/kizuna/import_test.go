@@ -161,3 +161,16 @@ func TestDemoRefusesForeignDatabase(t *testing.T) {
 		t.Error("demo would replace a regular kizuna database")
 	}
 }
+
+// Off a terminal, progress is plain lines (here one per read).
+func TestImportProgressLines(t *testing.T) {
+	var w bytes.Buffer
+	p := newProgress(&w, "orders.csv", 2000)
+	p.every = 0
+	p.rows, p.orders = 1500, 12
+	p.add(1000)
+	p.finish()
+	if got := w.String(); got != "importing orders.csv: 1.0 kB of 2.0 kB (50%) read, 1,500 rows processed, 12 orders stored, 0s\n" {
+		t.Errorf("progress line %q", got)
+	}
+}
