@@ -178,7 +178,7 @@ func runImport(ctx context.Context, e *env, d *db.DB, kind, label string, r io.R
 type progress struct {
 	bar     *progressbar.ProgressBar // on a terminal
 	w       io.Writer                // otherwise, lines here
-	every   time.Duration // between two plain lines
+	every   time.Duration            // between two plain lines
 	label   string
 	size    int64
 	read    int64
