@@ -5,7 +5,8 @@
 //
 // Guarantees:
 //   - Streaming: a file is read once, record by record; memory is bounded by
-//     the grouping window and one transaction batch, never by the file.
+//     the grouping window and one transaction batch (plus a map entry per
+//     order reference and per profile touched), never by the file's bytes.
 //   - A bad row never aborts the import and never costs a good row: it is
 //     rejected with its line number and reason (Summary.Rejections, and
 //     every one of them in Options.Errors) and the import goes on.

@@ -27,8 +27,7 @@ type pendingOrder struct {
 	Lines    []customer.OrderLine
 	LineNos  []int64    // file line of each line, for rejections
 	Records  [][]string // each line's raw fields, for --errors
-	firstRow int64
-	lastRow  int64
+	lastRow  int64 // the row that last added a line
 }
 
 // grouper collects order lines into orders. Lines of one order are
@@ -52,7 +51,7 @@ func (g *grouper) add(row int64, line int64, r orderRow, rec []string) error {
 	if o == nil {
 		o = &pendingOrder{
 			Ref: r.Ref, Key: r.Key, Country: r.Country, Status: r.Status,
-			Currency: r.Currency, PlacedAt: r.PlacedAt, firstRow: row,
+			Currency: r.Currency, PlacedAt: r.PlacedAt,
 		}
 		g.open[groupKey(r.Ref, r.Status)] = o
 		g.queue = append(g.queue, o)
@@ -289,9 +288,9 @@ func (w *orderWriter) apply(res batchResult) {
 
 // guestAnonymousID keys a guest order's profile. A guest cannot be told
 // apart from any other guest, so each guest order is its own profile; the
-// key is the order reference, so re-importing finds the same profile and a
-// later identify that carries the order can merge it into the real
-// customer.
+// key is the order reference, so re-importing finds the same profile, and
+// an alias or identify that carries this anonymousId with a customer's id
+// merges the order into that customer.
 //
 // INTEGRATION(customer): customer.Keys has no order-id field although
 // identities have the kind KindOrderID; with one, this becomes
@@ -306,17 +305,17 @@ func (w *orderWriter) writeTx(ctx context.Context, tx *db.Tx, batch []*pendingOr
 	}
 	var todo []*pendingOrder
 	for _, o := range batch {
-		applied := false
-		if existing[o.Ref] && o.Status != "completed" {
+		stored, known := existing[o.Ref]
+		if known && o.Status != "completed" {
 			// A refund or cancellation of a stored order (a returns file
 			// after the orders file) is recorded unless this very
 			// adjustment already was.
-			if applied, err = adjustmentRecorded(ctx, tx, o.Ref, adjustmentKey(o)); err != nil {
+			if stored, err = adjustmentRecorded(ctx, tx, o.Ref, adjustmentKey(o)); err != nil {
 				return res, err
 			}
 		}
 		switch {
-		case existing[o.Ref] && (o.Status == "completed" || applied):
+		case stored:
 			res.existing++
 		case o.Key.guest() && w.im.opts.Guests == GuestSkip:
 			res.guestSkipped++
@@ -403,9 +402,10 @@ func (w *orderWriter) writeTx(ctx context.Context, tx *db.Tx, batch []*pendingOr
 	return res, nil
 }
 
-// existingOrderRefs returns which of the batch's references the store
-// already holds. Re-importing a file therefore skips its orders instead of
-// appending a cancellation's negative lines a second time.
+// existingOrderRefs returns the batch's references the store already
+// holds, each with whether its sale is recorded (an order can exist from a
+// refund that arrived before it). Re-importing a file therefore skips its
+// orders instead of appending a cancellation's lines a second time.
 func existingOrderRefs(ctx context.Context, tx *db.Tx, batch []*pendingOrder) (map[string]bool, error) {
 	found := make(map[string]bool)
 	const chunk = 500
@@ -416,17 +416,18 @@ func existingOrderRefs(ctx context.Context, tx *db.Tx, batch []*pendingOrder) (m
 			args[i] = o.Ref
 		}
 		// The statement's shape depends only on the count; values are bound.
-		rows, err := tx.QueryContext(ctx, `SELECT order_ref FROM orders WHERE order_ref IN (`+db.Placeholders(1, len(args))+`)`, args...)
+		rows, err := tx.QueryContext(ctx, `SELECT order_ref, has_sale FROM orders WHERE order_ref IN (`+db.Placeholders(1, len(args))+`)`, args...)
 		if err != nil {
 			return nil, fmt.Errorf("importer: look up order refs: %w", err)
 		}
 		for rows.Next() {
 			var ref string
-			if err := rows.Scan(&ref); err != nil {
+			var hasSale int64
+			if err := rows.Scan(&ref, &hasSale); err != nil {
 				rows.Close()
 				return nil, err
 			}
-			found[ref] = true
+			found[ref] = hasSale != 0
 		}
 		if err := rows.Close(); err != nil {
 			return nil, err

@@ -229,6 +229,25 @@ W-1,hanako@example.jp,2024-05-10T12:00:00+09:00,JPY,CUP,湯呑み,-1,2200,refund
 		if err := d.Reader().QueryRow(`SELECT status FROM orders WHERE order_ref = 'W-1'`).Scan(&status); err != nil || status != "partially_refunded" {
 			t.Errorf("W-1 status %q, %v", status, err)
 		}
+
+		// A refund listed before its sale, in another transaction: the
+		// sale still joins the order the refund created.
+		const refundFirst = `order_id,customer_id,placed_at,currency,sku,name,quantity,unit_price,status
+W-9,c-9,2024-06-02T10:00:00+09:00,JPY,TEA,緑茶,-1,1500,refunded
+W-8,c-8,2024-06-01T10:00:00+09:00,JPY,TEA,緑茶,1,1500,
+W-9,c-9,2024-06-01T09:00:00+09:00,JPY,TEA,緑茶,3,1500,
+`
+		s, err = New(d, newService(d), Options{BatchRows: 1, Window: 1}).ImportOrders(importCtx(), strings.NewReader(refundFirst))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if s.Orders != 3 || s.OrdersExisting != 0 || s.Rejected != 0 {
+			t.Errorf("refund first: %+v", s)
+		}
+		var lines, net int64
+		if err := d.Reader().QueryRow(`SELECT COUNT(*), SUM(l.amount_minor) FROM order_lines l JOIN orders o ON o.id = l.order_id WHERE o.order_ref = 'W-9'`).Scan(&lines, &net); err != nil || lines != 2 || net != 3000 {
+			t.Errorf("W-9: %d lines, net %d, %v; want the sale and the refund, net 3000", lines, net, err)
+		}
 	})
 }
 
