@@ -27,7 +27,7 @@ type pendingOrder struct {
 	Lines    []customer.OrderLine
 	LineNos  []int64    // file line of each line, for rejections
 	Records  [][]string // each line's raw fields, for --errors
-	lastRow  int64 // the row that last added a line
+	lastRow  int64      // the row that last added a line
 }
 
 // grouper collects order lines into orders. Lines of one order are
