@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -49,6 +50,9 @@ func (e *env) parseInterspersed(fs *flag.FlagSet, args []string) ([]string, erro
 		rest := fs.Args()
 		pos = append(pos, rest[0])
 		if err := fs.Parse(rest[1:]); err != nil {
+			if errors.Is(err, flag.ErrHelp) {
+				return nil, err
+			}
 			return nil, usageError{err.Error()}
 		}
 	}

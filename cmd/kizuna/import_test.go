@@ -5,6 +5,8 @@ import (
 	"compress/gzip"
 	"context"
 	"encoding/csv"
+	"errors"
+	"flag"
 	"os"
 	"path/filepath"
 	"strings"
@@ -126,6 +128,9 @@ func TestImportCommandUsage(t *testing.T) {
 			t.Errorf("%q: %v (exit %d), want a usage error", args, err, exitCode(err))
 		}
 	}
+	if _, _, err := runKizuna(t, "", nil, "import", "orders", "x.csv", "--help"); !errors.Is(err, flag.ErrHelp) {
+		t.Errorf("--help after the file: %v", err)
+	}
 	_, _, err := runKizuna(t, "", nil, "import", "orders", "--db", dsn, filepath.Join(t.TempDir(), "missing.csv"))
 	if err == nil || !os.IsNotExist(err) {
 		t.Errorf("missing file: %v", err)
@@ -151,6 +156,9 @@ func TestDemoRefusesForeignDatabase(t *testing.T) {
 	_, _, err := runKizuna(t, "", nil, "demo", "--db", path, "--serve=false")
 	if err == nil || !strings.Contains(err.Error(), "not a Kizuna demo database") {
 		t.Fatalf("demo over a foreign file: %v", err)
+	}
+	if _, _, err := runKizuna(t, "", nil, "demo", "--db", "postgres://localhost/x", "--serve=false"); exitCode(err) != 2 {
+		t.Errorf("demo on Postgres: %v, want a usage error", err)
 	}
 	if b, _ := os.ReadFile(path); string(b) != "not a demo" {
 		t.Error("demo touched a file it did not create")
