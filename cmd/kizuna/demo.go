@@ -45,7 +45,7 @@ func cmdDemo(ctx context.Context, e *env, args []string) error {
 
 // runDemo loads samples (the embedded sample files, or a test's) into a
 // fresh database at path, prints the login and serves on addr.
-func runDemo(ctx context.Context, e *env, path, addr string, serve bool, samples fs.FS) error {
+func runDemo(ctx context.Context, e *env, path, addr string, andServe bool, samples fs.FS) error {
 	d, err := loadDemo(ctx, e, path, samples)
 	if err != nil {
 		return err
@@ -67,7 +67,7 @@ func runDemo(ctx context.Context, e *env, path, addr string, serve bool, samples
 	fmt.Fprintf(e.stdout, "  write key:  %s\n", writeKey)
 	fmt.Fprintf(e.stdout, "  database:   %s\n\n", path)
 	fmt.Fprintf(e.stdout, "Send an event:\n  curl -u %s: -H 'Content-Type: application/json' \\\n    -d '{\"userId\":\"17850\",\"event\":\"Demo Viewed\"}' http://%s/v1/track\n\n", writeKey, addr)
-	if !serve {
+	if !andServe {
 		return nil
 	}
 	return serveDemo(ctx, e, d, addr)
