@@ -14,6 +14,7 @@ import (
 	"sort"
 	"strings"
 	"time"
+	"unicode"
 
 	"golang.org/x/text/currency"
 	"golang.org/x/text/language"
@@ -222,7 +223,9 @@ func (p *Printer) Money(minor int64, code string) string {
 // amounts read "£1,234.50" as people write them.
 func (p *Printer) symbol(unit currency.Unit) string {
 	s := p.p.Sprint(currency.NarrowSymbol(unit.Amount(0)))
-	s = strings.TrimSpace(strings.TrimSuffix(s, "0"))
+	if i := strings.IndexFunc(s, func(r rune) bool { return unicode.IsSpace(r) || unicode.IsDigit(r) }); i >= 0 {
+		s = s[:i]
+	}
 	if s == "" {
 		return unit.String() + " "
 	}

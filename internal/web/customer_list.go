@@ -17,8 +17,11 @@ type customerListView struct {
 	ErrorMsg string
 }
 
+// listSorts are the orders the list's sort menu offers.
+var listSorts = []string{"-created_at", "created_at", "-last_seen_at", "-updated_at", "name", "-name"}
+
 func (s *Server) handleCustomerList(w http.ResponseWriter, r *http.Request) {
-	view := customerListView{Query: r.URL.Query(), Stages: customer.LifecycleStages, Sorts: []string{"-created_at", "created_at", "-last_seen_at", "-updated_at", "name", "-name"}}
+	view := customerListView{Query: r.URL.Query(), Stages: customer.LifecycleStages, Sorts: listSorts}
 	f, err := customerFilter(r)
 	view.Filter = f
 	if err != nil {

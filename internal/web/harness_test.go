@@ -1,6 +1,7 @@
 package web
 
 import (
+	"encoding/json"
 	"io"
 	"log/slog"
 	"net/http"
@@ -111,3 +112,5 @@ func (h *harness) serve(r *http.Request) *httptest.ResponseRecorder {
 func (h *harness) get(target, who string) *httptest.ResponseRecorder {
 	return h.serve(h.request(http.MethodGet, target, who, "", strings.HasPrefix(target, "/api/")))
 }
+
+func jsonUnmarshal(b []byte, v any) error { return json.Unmarshal(b, v) }
