@@ -11,7 +11,4 @@ var errNotYet = errors.New("this command is not built yet")
 
 func cmdServe(ctx context.Context, e *env, args []string) error  { return errNotYet }
 func cmdDemo(ctx context.Context, e *env, args []string) error   { return errNotYet }
-func cmdUser(ctx context.Context, e *env, args []string) error   { return errNotYet }
-func cmdKey(ctx context.Context, e *env, args []string) error    { return errNotYet }
 func cmdImport(ctx context.Context, e *env, args []string) error { return errNotYet }
-func cmdBench(ctx context.Context, e *env, args []string) error  { return errNotYet }

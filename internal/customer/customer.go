@@ -191,6 +191,10 @@ type OrderInput struct {
 	PlacedAt time.Time
 	EventID  int64 // 0 if not from an event
 	Lines    []OrderLine
+	// AdjustmentKey identifies a refund or cancellation so that recording
+	// it twice adds nothing: the credit note number of an import, the
+	// messageId of an event (defaults to the EventID when set).
+	AdjustmentKey string
 }
 
 // Event is a stored Segment-style message as the timeline shows it.

@@ -13,32 +13,22 @@ import (
 // inside a transaction their caller owns (ingestion, imports) and trust it.
 type Service struct {
 	db *db.DB
+	// Region is the ISO 3166 region a phone number without a country code
+	// is read in; "" means DefaultRegion (JP).
+	Region string
+}
+
+func (s *Service) region() string {
+	if s.Region == "" {
+		return DefaultRegion
+	}
+	return s.Region
 }
 
 // NewService returns the customer service over d.
 func NewService(d *db.DB) *Service { return &Service{db: d} }
 
 var errTODO = errors.New("customer: not implemented yet")
-
-// ResolveTx maps each request to a profile id, in order: the profile that
-// owns the request's strongest identity (user_id > email > phone > LINE >
-// anonymous_id), which events and orders are then stored under; readers
-// reach the canonical customer through merged_into. Known identities find
-// their profile; unknown ones are attached to it; a
-// request with no known identity creates a profile; a request with Merge set
-// that links two profiles merges them (the older survives; two different
-// user_ids never merge automatically). Traits update the profile and SeenAt
-// advances last_seen_at. Requests are applied in order, so a later request
-// sees what an earlier one created.
-func (s *Service) ResolveTx(ctx context.Context, tx *db.Tx, reqs []Resolve) ([]int64, error) {
-	return nil, errTODO
-}
-
-// RecordOrdersTx stores orders, refunds and cancellations (see OrderInput).
-// An order_ref already recorded as completed is not stored twice.
-func (s *Service) RecordOrdersTx(ctx context.Context, tx *db.Tx, orders []OrderInput) error {
-	return errTODO
-}
 
 // Get returns the customer with its identities. The id of a merged profile
 // returns the canonical customer it was merged into. [customers.read]

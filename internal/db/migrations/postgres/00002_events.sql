@@ -16,7 +16,7 @@ CREATE TABLE events (
     received_at  BIGINT NOT NULL,
     UNIQUE (source_id, message_id)
 );
-CREATE INDEX events_customer_time ON events(customer_id, occurred_at);
+CREATE INDEX events_customer_time ON events(customer_id, occurred_at, id);
 CREATE INDEX events_time ON events(occurred_at);
 
 CREATE TABLE orders (
@@ -27,12 +27,13 @@ CREATE TABLE orders (
     currency    TEXT NOT NULL,
     total_minor BIGINT NOT NULL,
     status      TEXT NOT NULL DEFAULT 'completed',
+    has_sale    BIGINT NOT NULL DEFAULT 0,
     placed_at   BIGINT NOT NULL,
     event_id    BIGINT REFERENCES events(id),
     created_at  BIGINT NOT NULL,
     updated_at  BIGINT NOT NULL
 );
-CREATE INDEX orders_customer_time ON orders(customer_id, placed_at);
+CREATE INDEX orders_customer_time ON orders(customer_id, placed_at, id);
 CREATE INDEX orders_time ON orders(placed_at);
 
 CREATE TABLE order_lines (
@@ -44,6 +45,8 @@ CREATE TABLE order_lines (
     quantity         BIGINT NOT NULL,
     unit_price_minor BIGINT NOT NULL,
     amount_minor     BIGINT NOT NULL,
-    occurred_at      BIGINT NOT NULL
+    occurred_at      BIGINT NOT NULL,
+    adjustment_key   TEXT NOT NULL DEFAULT ''
 );
-CREATE INDEX order_lines_order ON order_lines(order_id);
+CREATE INDEX order_lines_order ON order_lines(order_id, adjustment_key);
+CREATE INDEX order_lines_time ON order_lines(occurred_at);

@@ -19,13 +19,19 @@ CREATE TABLE customers (
     attributes       TEXT NOT NULL DEFAULT '{}',
     -- lower-cased names, kana, email and phone digits: what search matches
     search_text      TEXT NOT NULL DEFAULT '',
+    -- the key of the name sort: the kana reading in hiragana (gojuon order)
+    -- when known, else the folded name; compared byte-wise on both engines
+    sort_name        TEXT NOT NULL DEFAULT '',
     created_at       INTEGER NOT NULL,
     updated_at       INTEGER NOT NULL,
     last_seen_at     INTEGER
 );
 CREATE INDEX customers_merged_into ON customers(merged_into) WHERE merged_into IS NOT NULL;
-CREATE INDEX customers_created ON customers(created_at);
-CREATE INDEX customers_last_seen ON customers(last_seen_at);
+-- The list shows canonical profiles only; each sort has its keyset index.
+CREATE INDEX customers_created ON customers(created_at, id) WHERE merged_into IS NULL;
+CREATE INDEX customers_updated ON customers(updated_at, id) WHERE merged_into IS NULL;
+CREATE INDEX customers_last_seen ON customers(last_seen_at, id) WHERE merged_into IS NULL;
+CREATE INDEX customers_sort_name ON customers(sort_name, id) WHERE merged_into IS NULL;
 
 -- Every key a customer is known by. (kind, value) is unique: one identity
 -- belongs to exactly one profile; identities never move on merge.

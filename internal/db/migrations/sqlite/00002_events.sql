@@ -18,7 +18,7 @@ CREATE TABLE events (
     received_at  INTEGER NOT NULL,
     UNIQUE (source_id, message_id)
 );
-CREATE INDEX events_customer_time ON events(customer_id, occurred_at);
+CREATE INDEX events_customer_time ON events(customer_id, occurred_at, id);
 CREATE INDEX events_time ON events(occurred_at);
 
 -- Orders, from `Order Completed` events or imports. Amounts are integers in
@@ -31,12 +31,15 @@ CREATE TABLE orders (
     currency    TEXT NOT NULL,
     total_minor INTEGER NOT NULL,
     status      TEXT NOT NULL DEFAULT 'completed',
+    -- 1 once the order has sale lines: a cancellation invoice that refers
+    -- to no known order is stored as an order but is not counted as one
+    has_sale    INTEGER NOT NULL DEFAULT 0,
     placed_at   INTEGER NOT NULL,
     event_id    INTEGER REFERENCES events(id),
     created_at  INTEGER NOT NULL,
     updated_at  INTEGER NOT NULL
 );
-CREATE INDEX orders_customer_time ON orders(customer_id, placed_at);
+CREATE INDEX orders_customer_time ON orders(customer_id, placed_at, id);
 CREATE INDEX orders_time ON orders(placed_at);
 
 -- Line items. kind is sale, refund or cancel; refunds and cancellations are
@@ -50,6 +53,10 @@ CREATE TABLE order_lines (
     quantity         INTEGER NOT NULL,
     unit_price_minor INTEGER NOT NULL,
     amount_minor     INTEGER NOT NULL,
-    occurred_at      INTEGER NOT NULL
+    occurred_at      INTEGER NOT NULL,
+    -- what recorded a refund or cancellation (a messageId, a credit note
+    -- number), so that recording it again adds nothing; '' for sales
+    adjustment_key   TEXT NOT NULL DEFAULT ''
 );
-CREATE INDEX order_lines_order ON order_lines(order_id);
+CREATE INDEX order_lines_order ON order_lines(order_id, adjustment_key);
+CREATE INDEX order_lines_time ON order_lines(occurred_at);

@@ -1,0 +1,7 @@
+package customer
+
+// ResolveRetries exposes the race-retry counter to the external tests.
+func ResolveRetries() int64 { return resolveRetries.Load() }
+
+// SearchPattern exposes the query folding to the external tests.
+var SearchPattern = searchPattern

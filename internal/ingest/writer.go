@@ -1,0 +1,436 @@
+package ingest
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/kizuna-oss/kizuna"
+	"github.com/kizuna-oss/kizuna/internal/auth"
+	"github.com/kizuna-oss/kizuna/internal/customer"
+	"github.com/kizuna-oss/kizuna/internal/db"
+)
+
+// Outcome of one message.
+const (
+	StatusAccepted  = 200
+	StatusInvalid   = 400
+	StatusConflict  = 409
+	StatusTooLarge  = 413
+	StatusInternal  = 500
+	StatusOverload  = 503
+	outcomeAccepted = "accepted"
+	outcomeReplay   = "duplicate"
+	outcomeConflict = "conflict"
+	outcomeInvalid  = "invalid"
+	outcomeError    = "error"
+)
+
+// Result is what became of one submitted message.
+type Result struct {
+	Status    int // 200 stored or replayed, 409 conflict, 500 internal
+	Duplicate bool
+	EventID   int64
+	Err       error
+}
+
+// WriterConfig tunes the group-commit writer.
+type WriterConfig struct {
+	// MaxBatch bounds the messages stored in one transaction.
+	MaxBatch int
+	// QueueSize bounds the messages waiting for a transaction. Beyond it,
+	// Submit refuses with EUNAVAILABLE (HTTP 503 + Retry-After) instead of
+	// buffering without bound.
+	QueueSize int
+	// Writers is the number of concurrent transactions: 1 on SQLite (one
+	// writer at a time), a few on Postgres.
+	Writers int
+	Metrics *Metrics
+	Logger  *slog.Logger
+}
+
+// Writer stores messages with group commit: requests queue up while a
+// transaction commits, and the next transaction takes all of them at once.
+// Every Submit returns only after its messages are committed (or refused).
+type Writer struct {
+	db        *db.DB
+	customers *customer.Service
+	cfg       WriterConfig
+	log       *slog.Logger
+
+	in      chan *submission
+	pending atomic.Int64 // messages queued or being written
+
+	mu       sync.RWMutex
+	closed   bool
+	inflight sync.WaitGroup
+	quit     chan struct{}
+	loops    sync.WaitGroup
+}
+
+type submission struct {
+	sourceID int64
+	msgs     []*Message
+	orders   []*customer.OrderInput // parallel to msgs; nil where none
+	results  []Result
+	done     chan struct{}
+}
+
+// NewWriter starts the writer's loops; Close stops them.
+func NewWriter(d *db.DB, customers *customer.Service, cfg WriterConfig) *Writer {
+	if cfg.MaxBatch <= 0 {
+		cfg.MaxBatch = 4000
+	}
+	if cfg.QueueSize <= 0 {
+		cfg.QueueSize = 100_000
+	}
+	if cfg.Writers <= 0 {
+		cfg.Writers = 1
+		if d.Dialect == db.Postgres {
+			cfg.Writers = 4
+		}
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	w := &Writer{
+		db: d, customers: customers, cfg: cfg, log: cfg.Logger,
+		in:   make(chan *submission, 4096),
+		quit: make(chan struct{}),
+	}
+	for i := 0; i < cfg.Writers; i++ {
+		w.loops.Add(1)
+		go w.loop()
+	}
+	return w
+}
+
+var errClosed = &kizuna.Error{Code: kizuna.EUNAVAILABLE, Message: "the server is shutting down; retry shortly"}
+
+// Submit stores msgs (from one source) and returns one Result per message
+// once they are durable. orders, if not nil, is parallel to msgs. A full
+// queue returns EUNAVAILABLE at once. If ctx ends first Submit returns its
+// error, but messages already queued are still written: a client that gave
+// up retries, and the retry is recognised as a replay.
+func (w *Writer) Submit(ctx context.Context, sourceID int64, msgs []*Message, orders []*customer.OrderInput) ([]Result, error) {
+	if len(msgs) == 0 {
+		return nil, nil
+	}
+	w.mu.RLock()
+	if w.closed {
+		w.mu.RUnlock()
+		return nil, errClosed
+	}
+	w.inflight.Add(1)
+	w.mu.RUnlock()
+	defer w.inflight.Done()
+
+	n := int64(len(msgs))
+	if w.pending.Add(n) > int64(w.cfg.QueueSize) {
+		w.pending.Add(-n)
+		w.cfg.Metrics.overload()
+		return nil, &kizuna.Error{Code: kizuna.EUNAVAILABLE, Message: "ingestion is at capacity; retry after a second"}
+	}
+	w.cfg.Metrics.queue(w.pending.Load())
+	if orders == nil {
+		orders = make([]*customer.OrderInput, len(msgs))
+	}
+	s := &submission{sourceID: sourceID, msgs: msgs, orders: orders, results: make([]Result, len(msgs)), done: make(chan struct{})}
+	w.in <- s
+	select {
+	case <-s.done:
+		return s.results, nil
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+}
+
+// Pending is the number of messages queued or being written.
+func (w *Writer) Pending() int64 { return w.pending.Load() }
+
+// Close refuses new submissions, finishes every queued one, and stops.
+func (w *Writer) Close() {
+	w.mu.Lock()
+	if w.closed {
+		w.mu.Unlock()
+		return
+	}
+	w.closed = true
+	w.mu.Unlock()
+	w.inflight.Wait()
+	close(w.quit)
+	w.loops.Wait()
+}
+
+func (w *Writer) loop() {
+	defer w.loops.Done()
+	for {
+		var first *submission
+		select {
+		case first = <-w.in:
+		case <-w.quit:
+			// Submissions finished before quit closed, but drain in case.
+			for {
+				select {
+				case s := <-w.in:
+					w.write([]*submission{s})
+				default:
+					return
+				}
+			}
+		}
+		group := []*submission{first}
+		n := len(first.msgs)
+	more:
+		for n < w.cfg.MaxBatch {
+			select {
+			case s := <-w.in:
+				group = append(group, s)
+				n += len(s.msgs)
+			default:
+				break more
+			}
+		}
+		w.write(group)
+	}
+}
+
+// item is one message on its way into a transaction.
+type item struct {
+	sub   *submission
+	i     int
+	msg   *Message
+	order *customer.OrderInput
+}
+
+func (it item) result() *Result { return &it.sub.results[it.i] }
+
+// errRace means a concurrent writer (another node) stored one of the
+// group's messageIds between our dedup check and our insert; the group is
+// re-run and the message is then seen as a replay.
+var errRace = errors.New("ingest: concurrent insert of the same messageId")
+
+func (w *Writer) write(group []*submission) {
+	var items []item
+	for _, s := range group {
+		for i, m := range s.msgs {
+			items = append(items, item{sub: s, i: i, msg: m, order: s.orders[i]})
+		}
+	}
+	start := time.Now()
+	// Background context: once queued, a message is written even if its
+	// client went away; only the writer's own failure stops it.
+	ctx := auth.System(context.Background(), "ingest")
+	err := w.commit(ctx, items)
+	if err != nil {
+		// One poisoned message must not fail its neighbours: store each
+		// message in its own transaction to find it.
+		w.log.Warn("ingest: group commit failed; retrying messages one by one", "messages", len(items), "err", err)
+		for _, it := range items {
+			if err := w.commit(ctx, []item{it}); err != nil {
+				w.log.Error("ingest: message failed", "message_id", it.msg.MessageID, "err", err)
+				*it.result() = Result{Status: StatusInternal, Err: &kizuna.Error{Code: kizuna.EINTERNAL, Message: "could not store the message", Err: err}}
+			}
+		}
+	}
+	w.cfg.Metrics.commit(time.Since(start), items)
+	w.pending.Add(-int64(len(items)))
+	w.cfg.Metrics.queue(w.pending.Load())
+	for _, s := range group {
+		close(s.done)
+	}
+}
+
+// commit stores items in one transaction, re-running it if a concurrent
+// writer raced it on a messageId.
+func (w *Writer) commit(ctx context.Context, items []item) error {
+	var err error
+	for attempt := 0; attempt < 5; attempt++ {
+		err = w.db.WriteTx(ctx, func(tx *db.Tx) error { return w.apply(ctx, tx, items) })
+		if !errors.Is(err, errRace) {
+			return err
+		}
+	}
+	return err
+}
+
+type dedupKey struct {
+	source int64
+	id     string
+}
+
+// apply is one group's transaction: dedup, identity resolution, events,
+// orders. It fills every item's result; on error the caller discards them.
+func (w *Writer) apply(ctx context.Context, tx *db.Tx, items []item) error {
+	// 1. Replays and conflicts, against the store and within the group.
+	known, err := w.lookupStored(ctx, tx, items)
+	if err != nil {
+		return err
+	}
+	seen := make(map[dedupKey]*Message, len(items))
+	fresh := make([]item, 0, len(items))
+	for _, it := range items {
+		k := dedupKey{it.sub.sourceID, it.msg.MessageID}
+		hash, stored := known[k]
+		if prev, ok := seen[k]; ok {
+			hash, stored = prev.BodyHash, true
+		}
+		switch {
+		case !stored:
+			seen[k] = it.msg
+			fresh = append(fresh, it)
+		case hash == it.msg.BodyHash:
+			*it.result() = Result{Status: StatusAccepted, Duplicate: true}
+		default:
+			*it.result() = Result{Status: StatusConflict, Err: &kizuna.Error{Code: kizuna.ECONFLICT, Field: "messageId",
+				Message: fmt.Sprintf("messageId %q was already used for a different message; a retry must resend the same body", it.msg.MessageID)}}
+		}
+	}
+	if len(fresh) == 0 {
+		return nil
+	}
+
+	// 2. Who is it: one profile per message.
+	reqs := make([]customer.Resolve, len(fresh))
+	for i, it := range fresh {
+		reqs[i] = it.msg.resolveRequest(fmt.Sprintf("segment:%d", it.sub.sourceID))
+	}
+	profiles, err := w.customers.ResolveTx(ctx, tx, reqs)
+	if err != nil {
+		return fmt.Errorf("resolve identities: %w", err)
+	}
+
+	// 3. The events themselves.
+	ids, err := insertEvents(ctx, tx, fresh, profiles)
+	if err != nil {
+		return err
+	}
+
+	// 4. Orders from e-commerce events.
+	var orders []customer.OrderInput
+	for i, it := range fresh {
+		*it.result() = Result{Status: StatusAccepted, EventID: ids[i]}
+		if it.order != nil {
+			o := *it.order
+			o.CustomerID = profiles[i]
+			o.EventID = ids[i]
+			orders = append(orders, o)
+		}
+	}
+	if len(orders) > 0 {
+		if err := w.customers.RecordOrdersTx(ctx, tx, orders); err != nil {
+			return fmt.Errorf("record orders: %w", err)
+		}
+	}
+	return nil
+}
+
+// lookupStored returns the body hashes of the group's messageIds already
+// stored.
+func (w *Writer) lookupStored(ctx context.Context, tx *db.Tx, items []item) (map[dedupKey]string, error) {
+	bySource := map[int64][]string{}
+	for _, it := range items {
+		bySource[it.sub.sourceID] = append(bySource[it.sub.sourceID], it.msg.MessageID)
+	}
+	known := map[dedupKey]string{}
+	const chunk = 500
+	for source, ids := range bySource {
+		for start := 0; start < len(ids); start += chunk {
+			part := ids[start:min(start+chunk, len(ids))]
+			args := make([]any, 0, len(part)+1)
+			args = append(args, source)
+			for _, id := range part {
+				args = append(args, id)
+			}
+			q := `SELECT message_id, body_hash FROM events WHERE source_id = $1 AND message_id IN (` + db.Placeholders(2, len(part)) + `)`
+			rows, err := tx.QueryContext(ctx, q, args...)
+			if err != nil {
+				return nil, fmt.Errorf("dedup lookup: %w", err)
+			}
+			for rows.Next() {
+				var id, hash string
+				if err := rows.Scan(&id, &hash); err != nil {
+					rows.Close()
+					return nil, err
+				}
+				known[dedupKey{source, id}] = hash
+			}
+			if err := rows.Close(); err != nil {
+				return nil, err
+			}
+			if err := rows.Err(); err != nil {
+				return nil, err
+			}
+		}
+	}
+	return known, nil
+}
+
+const eventColumns = 12
+
+// insertEvents stores the messages with multi-row INSERTs and returns
+// their ids in order.
+func insertEvents(ctx context.Context, tx *db.Tx, items []item, profiles []int64) ([]int64, error) {
+	ids := make([]int64, len(items))
+	const chunk = 400 // rows per statement: 400 × 12 parameters
+	for start := 0; start < len(items); start += chunk {
+		part := items[start:min(start+chunk, len(items))]
+		args := make([]any, 0, len(part)*eventColumns)
+		pos := make(map[dedupKey]int, len(part))
+		for j, it := range part {
+			m := it.msg
+			payload, name := m.Properties, m.Name
+			switch m.Type {
+			case TypeIdentify:
+				payload = m.Traits
+			case TypeGroup:
+				payload, name = m.Traits, m.GroupID
+			case TypeAlias:
+				name = m.PreviousID
+			}
+			args = append(args, it.sub.sourceID, m.MessageID, m.BodyHash, m.Type, name, profiles[start+j],
+				m.UserID, m.AnonymousID, jsonText(payload), jsonText(m.Context),
+				m.Timestamp.UnixMilli(), m.ReceivedAt.UnixMilli())
+			pos[dedupKey{it.sub.sourceID, m.MessageID}] = start + j
+		}
+		q := `INSERT INTO events (source_id, message_id, body_hash, type, name, customer_id, user_id, anonymous_id,
+			properties, context, occurred_at, received_at) VALUES ` + db.Rows(len(part), eventColumns) + `
+			ON CONFLICT (source_id, message_id) DO NOTHING RETURNING id, source_id, message_id`
+		rows, err := tx.QueryContext(ctx, q, args...)
+		if err != nil {
+			return nil, fmt.Errorf("insert events: %w", err)
+		}
+		n := 0
+		for rows.Next() {
+			var id, source int64
+			var msgID string
+			if err := rows.Scan(&id, &source, &msgID); err != nil {
+				rows.Close()
+				return nil, err
+			}
+			ids[pos[dedupKey{source, msgID}]] = id
+			n++
+		}
+		if err := rows.Close(); err != nil {
+			return nil, err
+		}
+		if err := rows.Err(); err != nil {
+			return nil, fmt.Errorf("insert events: %w", err)
+		}
+		if n != len(part) {
+			return nil, errRace
+		}
+	}
+	return ids, nil
+}
+
+func jsonText(raw []byte) string {
+	if len(raw) == 0 {
+		return "{}"
+	}
+	return string(raw)
+}
