@@ -362,7 +362,7 @@ func (s *Server) apiUserCreate(w http.ResponseWriter, r *http.Request) {
 		s.apiError(w, r, err)
 		return
 	}
-	u, err := s.cfg.Accounts.CreateUser(r.Context(), in)
+	u, err := s.cfg.Accounts.CreateUser(r.Context(), in.Email, in.Name, in.Password, in.Role)
 	if err != nil {
 		s.apiError(w, r, err)
 		return
@@ -384,12 +384,16 @@ func (s *Server) apiUserRole(w http.ResponseWriter, r *http.Request) {
 		if err != nil {
 			return nil, err
 		}
-		return nil, s.cfg.Accounts.SetRole(r.Context(), id, role)
+		return s.cfg.Accounts.SetRole(r.Context(), id, role)
 	})
 }
 
 func (s *Server) apiUserDisable(w http.ResponseWriter, r *http.Request) {
 	s.withID(w, r, func(id int64) (any, error) { return nil, s.cfg.Accounts.DisableUser(r.Context(), id) })
+}
+
+func (s *Server) apiUserEnable(w http.ResponseWriter, r *http.Request) {
+	s.withID(w, r, func(id int64) (any, error) { return nil, s.cfg.Accounts.EnableUser(r.Context(), id) })
 }
 
 func (s *Server) apiKeyList(w http.ResponseWriter, r *http.Request) {
@@ -403,8 +407,8 @@ func (s *Server) apiKeyList(w http.ResponseWriter, r *http.Request) {
 
 // createdKey is the only response that ever carries a key's secret.
 type createdKey struct {
-	Key    *Key   `json:"key"`
-	Secret string `json:"secret"`
+	Key    *auth.Key `json:"key"`
+	Secret string    `json:"secret"`
 }
 
 func (s *Server) apiKeyCreate(w http.ResponseWriter, r *http.Request) {
@@ -413,7 +417,7 @@ func (s *Server) apiKeyCreate(w http.ResponseWriter, r *http.Request) {
 		s.apiError(w, r, err)
 		return
 	}
-	k, secret, err := s.cfg.Accounts.CreateKey(r.Context(), in)
+	k, secret, err := s.cfg.Accounts.CreateKey(r.Context(), in.Kind, in.Name, in.Role)
 	if err != nil {
 		s.apiError(w, r, err)
 		return
@@ -425,16 +429,29 @@ func (s *Server) apiKeyRevoke(w http.ResponseWriter, r *http.Request) {
 	s.withID(w, r, func(id int64) (any, error) { return nil, s.cfg.Accounts.RevokeKey(r.Context(), id) })
 }
 
+// auditPage is the audit log in the API's list shape; the log is not
+// counted (total -1), since it only grows.
+type auditPage struct {
+	Items []auth.AuditEntry `json:"items"`
+	Next  string            `json:"next,omitempty"`
+	Total int64             `json:"total"`
+}
+
 func (s *Server) apiAuditList(w http.ResponseWriter, r *http.Request) {
 	limit, cursor, err := pageParams(r)
 	if err != nil {
 		s.apiError(w, r, err)
 		return
 	}
-	page, err := filled(s.cfg.Accounts.ListAudit(r.Context(), limit, cursor))
+	q := r.URL.Query()
+	page, err := s.cfg.Accounts.ListAudit(r.Context(), auth.AuditFilter{Action: q.Get("action"), Actor: q.Get("actor"), Limit: limit, Cursor: cursor})
 	if err != nil {
 		s.apiError(w, r, err)
 		return
 	}
-	s.writeJSON(w, http.StatusOK, page)
+	out := auditPage{Items: page.Items, Next: page.Next, Total: -1}
+	if out.Items == nil {
+		out.Items = []auth.AuditEntry{}
+	}
+	s.writeJSON(w, http.StatusOK, out)
 }

@@ -1,17 +1,22 @@
 package web
 
 import (
+	"context"
 	"encoding/json"
 	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"os"
+	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/kizuna-oss/kizuna/internal/auth"
+	"github.com/kizuna-oss/kizuna/internal/db"
 )
 
 const (
@@ -29,38 +34,118 @@ type cred struct {
 	role        auth.Role
 }
 
+// seed is a migrated SQLite database with a user, a session and an API key
+// per role and a write key, built once; each harness works on a copy, so
+// tests may change anything.
+type seed struct {
+	path     string
+	creds    map[string]cred
+	userIDs  map[auth.Role]int64
+	writeKey int64
+	err      error
+}
+
+var (
+	seedOnce sync.Once
+	theSeed  seed
+)
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if theSeed.path != "" {
+		os.RemoveAll(filepath.Dir(theSeed.path))
+	}
+	os.Exit(code)
+}
+
+func buildSeed() (s seed) {
+	dir, err := os.MkdirTemp("", "kizuna-web-test-")
+	if err != nil {
+		return seed{err: err}
+	}
+	s = seed{path: filepath.Join(dir, "seed.db"), creds: map[string]cred{}, userIDs: map[auth.Role]int64{}}
+	ctx := context.Background()
+	d, err := db.Open(ctx, s.path, db.Options{UnsafeFast: true})
+	if err != nil {
+		s.err = err
+		return s
+	}
+	defer d.Close()
+	if s.err = d.Migrate(ctx); s.err != nil {
+		return s
+	}
+	accounts := auth.NewService(d, auth.Options{Hash: auth.TestHashParams})
+	sys := auth.System(ctx, "test")
+	for _, r := range auth.Roles {
+		u, err := accounts.CreateUser(sys, string(r)+"@example.com", strings.ToUpper(string(r[:1]))+string(r[1:]), testPassword, r)
+		if err != nil {
+			s.err = err
+			return s
+		}
+		s.userIDs[r] = u.ID
+		tok, sess, _, err := accounts.Login(ctx, u.Email, testPassword, "192.0.2.1", "test")
+		if err != nil {
+			s.err = err
+			return s
+		}
+		s.creds[string(r)] = cred{token: tok, csrf: sess.CSRFToken, role: r}
+		_, secret, err := accounts.CreateKey(sys, auth.KeyAPI, "key-"+string(r), r)
+		if err != nil {
+			s.err = err
+			return s
+		}
+		s.creds["key:"+string(r)] = cred{secret: secret, role: r}
+	}
+	wk, _, err := accounts.CreateKey(sys, auth.KeyWrite, "website", "")
+	if err != nil {
+		s.err = err
+		return s
+	}
+	s.writeKey = wk.ID
+	return s
+}
+
 type harness struct {
 	t         *testing.T
 	srv       *Server
-	accounts  *fakeAccounts
+	db        *db.DB
+	accounts  *auth.Service
 	customers *fakeCustomers
 	creds     map[string]cred
 	userIDs   map[auth.Role]int64
 	writeKey  int64
 }
 
-// newHarness builds a server over fresh fakes: users admin(1), manager(2),
-// agent(3), viewer(4); API keys for each role (5–8); a write key (9).
+// newHarness builds a server over a private copy of the seed database with
+// the real auth service and the fake customer service.
 func newHarness(t *testing.T) *harness {
 	t.Helper()
-	h := &harness{t: t, accounts: newFakeAccounts(), customers: newFakeCustomers(), creds: map[string]cred{}, userIDs: map[auth.Role]int64{}}
-	for _, r := range auth.Roles {
-		u := h.accounts.addUser(string(r)+"@example.com", testPassword, r, "")
-		h.userIDs[r] = u.ID
+	seedOnce.Do(func() { theSeed = buildSeed() })
+	if theSeed.err != nil {
+		t.Fatalf("seeding: %v", theSeed.err)
 	}
-	for _, r := range auth.Roles {
-		tok, csrf := h.accounts.session(h.userIDs[r])
-		h.creds[string(r)] = cred{token: tok, csrf: csrf, role: r}
+	b, err := os.ReadFile(theSeed.path)
+	if err != nil {
+		t.Fatal(err)
 	}
-	for _, r := range auth.Roles {
-		_, secret := h.accounts.addKey(KeyKindAPI, "key-"+string(r), r)
-		h.creds["key:"+string(r)] = cred{secret: secret, role: r}
+	path := filepath.Join(t.TempDir(), "kizuna.db")
+	if err := os.WriteFile(path, b, 0o600); err != nil {
+		t.Fatal(err)
 	}
-	wk, _ := h.accounts.addKey(KeyKindWrite, "website", "")
-	h.writeKey = wk.ID
-	h.srv = New(Config{Customers: h.customers, Accounts: h.accounts, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
-		Now: func() time.Time { return testNow }})
+	d, err := db.Open(context.Background(), path, db.Options{UnsafeFast: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { d.Close() })
+	h := &harness{t: t, db: d, customers: newFakeCustomers(), creds: theSeed.creds, userIDs: theSeed.userIDs, writeKey: theSeed.writeKey}
+	h.accounts = auth.NewService(d, auth.Options{Hash: auth.TestHashParams, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	h.srv = New(h.config())
 	return h
+}
+
+func (h *harness) config() Config {
+	return Config{Customers: h.customers, Accounts: h.accounts, DB: h.db, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
+		Now: func() time.Time { return testNow }}
 }
 
 // request builds a request as who. For HTML forms the body is url-encoded
@@ -68,7 +153,7 @@ func newHarness(t *testing.T) *harness {
 // header is set when a session is used.
 func (h *harness) request(method, target, who string, body string, isJSON bool) *http.Request {
 	c := h.creds[who]
-	if !isJSON && body != "" || !isJSON && method == http.MethodPost {
+	if !isJSON && (body != "" || method == http.MethodPost) {
 		vals, err := url.ParseQuery(body)
 		if err != nil {
 			h.t.Fatal(err)

@@ -62,7 +62,7 @@ func (s *Server) handleLoginSubmit(w http.ResponseWriter, r *http.Request) {
 	}
 	s.setCookie(w, r, sessionCookie, token, maxAge)
 	s.setCookie(w, r, csrfCookie, "", -1)
-	if i18n.Supported(user.Locale) {
+	if i18n.Supported(user.Locale) && readCookie(r, localeCookie) == "" {
 		s.setCookie(w, r, localeCookie, user.Locale, 365*24*time.Hour)
 	}
 	s.log.Info("login", "user_id", user.ID, "ip", s.clientIP(r))
@@ -87,8 +87,8 @@ func (s *Server) handleLocaleSwitch(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	st := state(r)
-	if st.Principal != nil && st.Session != nil {
-		if err := s.cfg.Accounts.SetLocale(r.Context(), st.Principal.ID, loc); err != nil {
+	if ls, ok := s.cfg.Accounts.(localeSetter); ok && st.Principal != nil && st.Session != nil {
+		if err := ls.SetLocale(r.Context(), st.Principal.ID, loc); err != nil {
 			s.pageError(w, r, err)
 			return
 		}

@@ -38,7 +38,7 @@ const (
 
 // reqState is what the middleware learned about a request.
 type reqState struct {
-	Session   *Session
+	Session   *auth.Session
 	Token     string // session cookie value, for logout
 	Principal *auth.Principal
 	AnonCSRF  string // the anonymous double-submit token, if any
@@ -192,7 +192,7 @@ func (s *Server) authenticate(rt route, unsafe bool, next http.Handler) http.Han
 		}
 
 		if tok := readCookie(r, sessionCookie); tok != "" {
-			sess, p, err := s.cfg.Accounts.LookupSession(ctx, tok)
+			sess, _, p, err := s.cfg.Accounts.LookupSession(ctx, tok)
 			switch {
 			case err == nil:
 				p.IP = s.clientIP(r)
@@ -239,14 +239,15 @@ func (s *Server) validCSRF(rt route, r *http.Request, st *reqState) bool {
 	} else {
 		got = r.PostFormValue(csrfField)
 	}
-	want := ""
 	switch {
 	case st.Session != nil:
-		want = st.Session.CSRFToken
+		return auth.ValidCSRF(st.Session, got)
 	case rt.Access == public:
-		want = st.AnonCSRF
+		// Before login there is no session: the form's token must match
+		// the anonymous double-submit cookie.
+		return st.AnonCSRF != "" && got != "" && subtle.ConstantTimeCompare([]byte(got), []byte(st.AnonCSRF)) == 1
 	}
-	return want != "" && got != "" && subtle.ConstantTimeCompare([]byte(got), []byte(want)) == 1
+	return false
 }
 
 // csrfToken is what forms on this page carry. Anonymous visitors get a

@@ -6,7 +6,6 @@ import (
 
 	"github.com/kizuna-oss/kizuna"
 	"github.com/kizuna-oss/kizuna/internal/auth"
-	"github.com/kizuna-oss/kizuna/internal/customer"
 )
 
 // handleSettings opens the first settings page the caller may see; the
@@ -24,7 +23,7 @@ func (s *Server) handleSettings(w http.ResponseWriter, r *http.Request) {
 }
 
 type usersView struct {
-	Users    []User
+	Users    []auth.User
 	Roles    []auth.Role
 	New      NewUser
 	ErrorKey string
@@ -58,9 +57,8 @@ func (s *Server) handleUserCreate(w http.ResponseWriter, r *http.Request) {
 		Name:     strings.TrimSpace(r.PostFormValue("name")),
 		Password: r.PostFormValue("password"),
 		Role:     auth.Role(r.PostFormValue("role")),
-		Locale:   r.PostFormValue("locale"),
 	}
-	if _, err := s.cfg.Accounts.CreateUser(r.Context(), in); err != nil {
+	if _, err := s.cfg.Accounts.CreateUser(r.Context(), in.Email, in.Name, in.Password, in.Role); err != nil {
 		in.Password = "" // never echo a password back into the page
 		s.showUsers(w, r, &usersView{New: in}, err)
 		return
@@ -73,7 +71,7 @@ func (s *Server) handleUserRole(w http.ResponseWriter, r *http.Request) {
 	if err == nil {
 		var role auth.Role
 		if role, err = auth.ParseRole(r.PostFormValue("role")); err == nil {
-			err = s.cfg.Accounts.SetRole(r.Context(), id, role)
+			_, err = s.cfg.Accounts.SetRole(r.Context(), id, role)
 		}
 	}
 	if err != nil {
@@ -95,11 +93,23 @@ func (s *Server) handleUserDisable(w http.ResponseWriter, r *http.Request) {
 	http.Redirect(w, r, "/settings/users?done=user_disabled", http.StatusSeeOther)
 }
 
+func (s *Server) handleUserEnable(w http.ResponseWriter, r *http.Request) {
+	id, err := pathID(r)
+	if err == nil {
+		err = s.cfg.Accounts.EnableUser(r.Context(), id)
+	}
+	if err != nil {
+		s.showUsers(w, r, &usersView{New: NewUser{Role: auth.RoleAgent}}, err)
+		return
+	}
+	http.Redirect(w, r, "/settings/users?done=user_enabled", http.StatusSeeOther)
+}
+
 type keysView struct {
-	Keys     []Key
+	Keys     []auth.Key
 	Roles    []auth.Role
 	New      NewKey
-	Created  *Key
+	Created  *auth.Key
 	Secret   string // shown once, right after creation
 	ErrorKey string
 	ErrorMsg string
@@ -123,26 +133,26 @@ func (s *Server) showKeys(w http.ResponseWriter, r *http.Request, v *keysView, s
 }
 
 func (s *Server) handleKeyList(w http.ResponseWriter, r *http.Request) {
-	s.showKeys(w, r, &keysView{New: NewKey{Kind: KeyKindAPI, Role: auth.RoleViewer}}, http.StatusOK, nil)
+	s.showKeys(w, r, &keysView{New: NewKey{Kind: auth.KeyAPI, Role: auth.RoleViewer}}, http.StatusOK, nil)
 }
 
 // handleKeyCreate renders the secret directly in the response (no
 // redirect): it exists only in this one page, never in a URL or a log.
 func (s *Server) handleKeyCreate(w http.ResponseWriter, r *http.Request) {
 	in := NewKey{
-		Kind: r.PostFormValue("kind"),
+		Kind: auth.KeyKind(r.PostFormValue("kind")),
 		Name: strings.TrimSpace(r.PostFormValue("name")),
 		Role: auth.Role(r.PostFormValue("role")),
 	}
-	if in.Kind == KeyKindWrite {
+	if in.Kind == auth.KeyWrite {
 		in.Role = ""
 	}
-	k, secret, err := s.cfg.Accounts.CreateKey(r.Context(), in)
+	k, secret, err := s.cfg.Accounts.CreateKey(r.Context(), in.Kind, in.Name, in.Role)
 	if err != nil {
 		s.showKeys(w, r, &keysView{New: in}, http.StatusOK, err)
 		return
 	}
-	s.showKeys(w, r, &keysView{New: NewKey{Kind: KeyKindAPI, Role: auth.RoleViewer}, Created: k, Secret: secret}, http.StatusCreated, nil)
+	s.showKeys(w, r, &keysView{New: NewKey{Kind: auth.KeyAPI, Role: auth.RoleViewer}, Created: k, Secret: secret}, http.StatusCreated, nil)
 }
 
 func (s *Server) handleKeyRevoke(w http.ResponseWriter, r *http.Request) {
@@ -151,20 +161,20 @@ func (s *Server) handleKeyRevoke(w http.ResponseWriter, r *http.Request) {
 		err = s.cfg.Accounts.RevokeKey(r.Context(), id)
 	}
 	if err != nil {
-		s.showKeys(w, r, &keysView{New: NewKey{Kind: KeyKindAPI, Role: auth.RoleViewer}}, http.StatusOK, err)
+		s.showKeys(w, r, &keysView{New: NewKey{Kind: auth.KeyAPI, Role: auth.RoleViewer}}, http.StatusOK, err)
 		return
 	}
 	http.Redirect(w, r, "/settings/keys?done=key_revoked", http.StatusSeeOther)
 }
 
 type auditView struct {
-	Page   *customer.Page[AuditEntry]
+	Page   *auth.AuditPage
 	Cursor string
 }
 
 func (s *Server) handleAuditList(w http.ResponseWriter, r *http.Request) {
 	cursor := r.URL.Query().Get("cursor")
-	page, err := s.cfg.Accounts.ListAudit(r.Context(), 50, cursor)
+	page, err := s.cfg.Accounts.ListAudit(r.Context(), auth.AuditFilter{Limit: 50, Cursor: cursor})
 	if err != nil {
 		s.pageError(w, r, err)
 		return

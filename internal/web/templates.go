@@ -3,6 +3,8 @@ package web
 import (
 	"bytes"
 	"embed"
+	"encoding/json"
+	"fmt"
 	"html/template"
 	"io/fs"
 	"net/http"
@@ -62,6 +64,17 @@ func (s *Server) funcs() template.FuncMap {
 			return "?" + out.Encode()
 		},
 		"itoa": func(n int64) string { return strconv.FormatInt(n, 10) },
+		// json shows structured detail (audit entries) as compact JSON.
+		"json": func(v any) string {
+			if v == nil {
+				return ""
+			}
+			b, err := json.Marshal(v)
+			if err != nil {
+				return fmt.Sprint(v)
+			}
+			return string(b)
+		},
 	}
 }
 
@@ -100,7 +113,7 @@ func (s *Server) newPage(w http.ResponseWriter, r *http.Request, title, nav stri
 // flashKey maps the ?done= marker a redirect leaves to its message.
 func flashKey(done string) string {
 	switch done {
-	case "saved", "merged", "unmerged", "user_created", "role_changed", "user_disabled", "key_revoked":
+	case "saved", "merged", "unmerged", "user_created", "role_changed", "user_disabled", "user_enabled", "key_revoked":
 		return "flash." + done
 	}
 	return ""

@@ -89,7 +89,7 @@ func TestTemplateKeysInCatalog(t *testing.T) {
 	prefixes["timeline.kind."] = []string{"event", "order"}
 	prefixes["order.status."] = []string{"completed", "refunded", "cancelled"}
 	prefixes["order.line."] = []string{"sale", "refund", "cancel"}
-	prefixes["key.kind."] = []string{KeyKindAPI, KeyKindWrite}
+	prefixes["key.kind."] = []string{string(auth.KeyAPI), string(auth.KeyWrite)}
 
 	err := fs.WalkDir(templateFS, "templates", func(p string, d fs.DirEntry, err error) error {
 		if err != nil || d.IsDir() {
@@ -126,7 +126,7 @@ func TestTemplateKeysInCatalog(t *testing.T) {
 	for _, code := range []string{kizuna.EINVALID, kizuna.EUNAUTHORIZED, kizuna.EFORBIDDEN, kizuna.ENOTFOUND, kizuna.ECONFLICT, kizuna.ETOOLARGE, kizuna.ETOOMANY, kizuna.EUNAVAILABLE, kizuna.EINTERNAL} {
 		add("error."+code, "", ".hint")
 	}
-	for _, d := range []string{"saved", "merged", "unmerged", "user_created", "role_changed", "user_disabled", "key_revoked"} {
+	for _, d := range []string{"saved", "merged", "unmerged", "user_created", "role_changed", "user_disabled", "user_enabled", "key_revoked"} {
 		if k := flashKey(d); k == "" {
 			t.Errorf("flash %s has no key", d)
 		} else {
@@ -201,12 +201,11 @@ func TestLoginFlow(t *testing.T) {
 	if w := h.serve(r); w.Code != 200 {
 		t.Fatalf("with session: %d", w.Code)
 	}
-	_, p, _ := h.accounts.LookupSession(context.Background(), sess.Value)
-	_ = p
-	tokCSRF := ""
-	h.accounts.mu.Lock()
-	tokCSRF = h.accounts.sessions[sess.Value].csrf
-	h.accounts.mu.Unlock()
+	live, _, _, err := h.accounts.LookupSession(context.Background(), sess.Value)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tokCSRF := live.CSRFToken
 	r = httptest.NewRequest("POST", "/logout", strings.NewReader("csrf_token="+tokCSRF))
 	r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	r.AddCookie(sess)
@@ -317,7 +316,9 @@ func (b brokenCustomers) Get(ctx context.Context, id int64) (*customer.Customer,
 func TestInternalErrorsAreLoggedOnceAndHidden(t *testing.T) {
 	h := newHarness(t)
 	var logs bytes.Buffer
-	h.srv = New(Config{Customers: brokenCustomers{h.customers}, Accounts: h.accounts, Logger: slog.New(slog.NewTextHandler(&logs, nil))})
+	cfg := h.config()
+	cfg.Customers, cfg.Logger = brokenCustomers{h.customers}, slog.New(slog.NewTextHandler(&logs, nil))
+	h.srv = New(cfg)
 	w := h.get("/api/v1/customers/1", "admin")
 	if w.Code != 500 || strings.Contains(w.Body.String(), "disk on fire") || !strings.Contains(w.Body.String(), `"internal error"`) {
 		t.Fatalf("API: %d %s", w.Code, w.Body.String())
@@ -399,28 +400,34 @@ func TestKeySecretShownOnce(t *testing.T) {
 	if w.Code != http.StatusCreated {
 		t.Fatalf("create key: %d %s", w.Code, w.Body.String())
 	}
-	var secret string
-	for _, k := range h.accounts.keys {
-		if k.Name == "Website" {
-			secret = k.secret
-		}
+	secret := regexp.MustCompile(`value="(kzw_[a-z0-9_]+)"`).FindStringSubmatch(w.Body.String())
+	if secret == nil {
+		t.Fatalf("the new secret is not shown: %s", w.Body.String())
 	}
-	if secret == "" || !strings.Contains(w.Body.String(), secret) {
-		t.Fatal("the new secret is not shown")
-	}
-	if w := h.get("/settings/keys", "admin"); strings.Contains(w.Body.String(), secret) {
-		t.Fatal("the secret is shown again")
+	if w := h.get("/settings/keys", "admin"); strings.Contains(w.Body.String(), secret[1]) || !strings.Contains(w.Body.String(), "Website") {
+		t.Fatal("the secret is shown again, or the key is not listed")
 	}
 	w = h.serve(h.request("POST", "/settings/keys", "admin", "kind=api&name=&role=viewer", false))
-	if w.Code != 400 || !strings.Contains(w.Body.String(), "a key needs a name") {
-		t.Fatalf("invalid key: %d", w.Code)
+	if w.Code != 400 || !strings.Contains(w.Body.String(), `aria-invalid="true"`) {
+		t.Fatalf("invalid key: %d %s", w.Code, w.Body.String())
+	}
+	// The API returns the secret once, too, and it works at once.
+	w = h.serve(h.request("POST", "/api/v1/keys", "admin", `{"kind":"api","name":"CI","role":"viewer"}`, true))
+	var created createdKey
+	if err := jsonUnmarshal(w.Body.Bytes(), &created); err != nil || w.Code != 201 || created.Secret == "" {
+		t.Fatalf("API create: %d %s", w.Code, w.Body.String())
+	}
+	r := httptest.NewRequest("GET", "/api/v1/me", nil)
+	r.Header.Set("Authorization", "Bearer "+created.Secret)
+	if w := h.serve(r); w.Code != 200 || !strings.Contains(w.Body.String(), `"role":"viewer"`) {
+		t.Fatalf("new key: %d %s", w.Code, w.Body.String())
 	}
 }
 
 func TestUserAdmin(t *testing.T) {
 	h := newHarness(t)
 	w := h.serve(h.request("POST", "/settings/users", "admin", "email=new%40example.com&password=short&role=agent", false))
-	if w.Code != 400 || strings.Contains(w.Body.String(), `value="short"`) || !strings.Contains(w.Body.String(), `value="new@example.com"`) {
+	if w.Code != 400 || strings.Contains(w.Body.String(), `value="short"`) || !strings.Contains(w.Body.String(), `value="new@example.com"`) || !strings.Contains(w.Body.String(), `id="nu-password" name="password" type="password" autocomplete="new-password" required minlength="12" aria-invalid="true"`) {
 		t.Fatalf("short password: %d", w.Code)
 	}
 	w = h.serve(h.request("POST", "/settings/users/4/role", "admin", "role=overlord", false))
@@ -433,6 +440,16 @@ func TestUserAdmin(t *testing.T) {
 	}
 	if w := h.get("/customers", "viewer"); w.Code != http.StatusSeeOther {
 		t.Fatalf("a disabled user's session must end: %d", w.Code)
+	}
+	w = h.serve(h.request("POST", "/settings/users/4/enable", "admin", "", false))
+	if w.Code != http.StatusSeeOther {
+		t.Fatalf("enable: %d", w.Code)
+	}
+	w = h.get("/settings/audit", "admin")
+	for _, action := range []string{"user.disabled", "user.enabled"} {
+		if !strings.Contains(w.Body.String(), action) {
+			t.Errorf("audit log page lacks %s", action)
+		}
 	}
 	w = h.get("/settings", "manager")
 	if w.Header().Get("Location") != "/settings/audit" {
@@ -453,13 +470,9 @@ func TestLocaleSwitch(t *testing.T) {
 	if body := h.serve(r).Body.String(); !strings.Contains(body, "Kizuna にログイン") {
 		t.Fatal("the switch does not win over Accept-Language")
 	}
-	// A signed-in user's choice is stored in their settings.
 	w = h.serve(h.request("POST", "/locale", "agent", "locale=ja&return=https%3A%2F%2Fevil.example", false))
 	if w.Header().Get("Location") != "/" {
 		t.Fatalf("open redirect via return: %q", w.Header().Get("Location"))
-	}
-	if h.accounts.users[h.userIDs[auth.RoleAgent]].Locale != "ja" {
-		t.Fatal("user's locale not saved")
 	}
 	if w := h.serve(h.request("POST", "/locale", "anon", "locale=fr", false)); w.Code != 400 {
 		t.Fatalf("unsupported locale: %d", w.Code)
@@ -488,6 +501,13 @@ func TestMetricsAndHealth(t *testing.T) {
 	if w := h.get("/healthz", "anon"); w.Code != 200 {
 		t.Fatalf("healthz %d", w.Code)
 	}
+	if w := h.get("/readyz", "anon"); w.Code != 200 || !strings.Contains(w.Body.String(), "ready") {
+		t.Fatalf("readyz %d %s", w.Code, w.Body.String())
+	}
+	h.db.Close()
+	if w := h.get("/readyz", "anon"); w.Code != http.StatusServiceUnavailable {
+		t.Fatalf("readyz with the database closed: %d", w.Code)
+	}
 	w := h.get("/metrics", "anon")
 	body := w.Body.String()
 	for _, want := range []string{
@@ -504,10 +524,12 @@ func TestMetricsAndHealth(t *testing.T) {
 func TestIngestMount(t *testing.T) {
 	h := newHarness(t)
 	var got string
-	h.srv = New(Config{Customers: h.customers, Accounts: h.accounts, Ingest: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	cfg := h.config()
+	cfg.Ingest = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		got = r.URL.Path
 		w.WriteHeader(http.StatusOK)
-	})})
+	})
+	h.srv = New(cfg)
 	r := httptest.NewRequest("POST", "/v1/track", strings.NewReader(`{}`))
 	if w := h.serve(r); w.Code != 200 || got != "/v1/track" {
 		t.Fatalf("ingest mount: %d %q", w.Code, got)
