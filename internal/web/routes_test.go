@@ -49,7 +49,7 @@ func callFor(t *testing.T, h *harness, rt route) routeCall {
 		"POST /settings/users":              "email=new%40example.com&password=a+long+enough+password&role=agent",
 		"POST /settings/users/{id}/role":    "role=manager",
 		"POST /settings/users/{id}/disable": "",
-		"POST /settings/users/{id}/enable": "",
+		"POST /settings/users/{id}/enable":  "",
 		"POST /settings/keys":               "kind=api&name=CI&role=viewer",
 		"POST /settings/keys/{id}/revoke":   "",
 		"PATCH /api/v1/customers/{id}":      `{"given_name":"花","lifecycle_stage":"loyal"}`,
@@ -58,7 +58,7 @@ func callFor(t *testing.T, h *harness, rt route) routeCall {
 		"POST /api/v1/users":                `{"email":"new@example.com","password":"a long enough password","role":"agent"}`,
 		"POST /api/v1/users/{id}/role":      `{"role":"agent"}`,
 		"POST /api/v1/users/{id}/disable":   ``,
-		"POST /api/v1/users/{id}/enable": ``,
+		"POST /api/v1/users/{id}/enable":    ``,
 		"POST /api/v1/keys":                 `{"kind":"api","name":"CI","role":"viewer"}`,
 		"POST /api/v1/keys/{id}/revoke":     ``,
 	}
