@@ -57,13 +57,6 @@ func runCLI(t *testing.T, args ...string) string {
 	return out.String()
 }
 
-// lastLine is the last non-empty line of s (where `key create` prints the
-// secret).
-func lastLine(s string) string {
-	lines := strings.Split(strings.TrimSpace(s), "\n")
-	return strings.TrimSpace(lines[len(lines)-1])
-}
-
 func freePort(t *testing.T) string {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")

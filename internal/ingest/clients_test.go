@@ -3,6 +3,8 @@ package ingest_test
 import (
 	"context"
 	"fmt"
+	"io"
+	"log"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -36,7 +38,7 @@ func TestOfficialGoClient(t *testing.T) {
 				failures = append(failures, err)
 				mu.Unlock()
 			}},
-			Logger: analytics.StdLogger(nullLogger{}),
+			Logger: analytics.StdLogger(log.New(io.Discard, "", 0)),
 		})
 		if err != nil {
 			t.Fatal(err)
@@ -112,12 +114,8 @@ type callback struct {
 	failure func(analytics.Message, error)
 }
 
-func (c callback) Success(analytics.Message)        {}
+func (c callback) Success(analytics.Message)              {}
 func (c callback) Failure(m analytics.Message, err error) { c.failure(m, err) }
-
-type nullLogger struct{}
-
-func (nullLogger) Write(p []byte) (int, error) { return len(p), nil }
 
 // TestOfficialNodeClient does the same through @segment/analytics-node,
 // installed from npm by scripts/test into testdata/node.

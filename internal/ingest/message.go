@@ -168,7 +168,7 @@ func ParseMessage(raw []byte, typ string, batchSentAt time.Time, batchContext js
 		return nil, err
 	}
 
-	m.BodyHash = bodyHash(fields)
+	m.BodyHash = bodyHash(msgType, fields)
 	if m.MessageID == "" {
 		// Without a messageId a retry cannot be told from a new event, so
 		// derive one from the body: an identical resend is then a replay.
@@ -284,18 +284,22 @@ func parseTime(s string) (time.Time, error) {
 	return time.Time{}, fmt.Errorf("bad time %q", s)
 }
 
-// bodyHash hashes the message's fields in key order, leaving out volatile
+// bodyHash hashes the message's type and fields in key order, leaving out volatile
 // transport fields, so that a client resending the same message gets the
 // same hash even if it re-stamped sentAt.
-func bodyHash(fields map[string]json.RawMessage) string {
+func bodyHash(msgType string, fields map[string]json.RawMessage) string {
 	keys := make([]string, 0, len(fields))
 	for k := range fields {
-		if !volatile[k] {
+		// The type is hashed as resolved: /v1/track without "type" and a
+		// batch item with "type":"track" are the same message.
+		if !volatile[k] && k != "type" {
 			keys = append(keys, k)
 		}
 	}
 	slices.Sort(keys)
 	h := sha256.New()
+	h.Write([]byte(msgType))
+	h.Write([]byte{0})
 	for _, k := range keys {
 		h.Write([]byte(k))
 		h.Write([]byte{0})
