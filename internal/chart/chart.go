@@ -33,6 +33,8 @@ type Line struct {
 	Low, High []float64
 	// Format renders a value for the y axis and tooltips; nil uses %.0f.
 	Format func(float64) string
+	// Integer marks counts: grid steps are whole numbers.
+	Integer bool
 }
 
 // Bar is a bar chart with one bar per label.
@@ -41,6 +43,8 @@ type Bar struct {
 	Labels []string
 	Values []float64
 	Format func(float64) string
+	// Integer marks counts: grid steps are whole numbers.
+	Integer bool
 }
 
 func esc(s string) string { return template.HTMLEscapeString(s) }
@@ -52,9 +56,11 @@ func format(f func(float64) string, v float64) string {
 	return f(v)
 }
 
-// scale returns a "nice" y range [lo, hi] covering the values, starting at
-// zero unless values go negative.
-func scale(vals ...[]float64) (lo, hi float64) {
+// scale returns a y range [lo, hi] covering the values, starting at zero
+// unless values go negative, and the grid step: a "nice" number (1, 2, 2.5
+// or 5 times a power of ten) giving at most gridN intervals, so grid lines
+// land on round values. Counts (integer) never get fractional steps.
+func scale(integer bool, vals ...[]float64) (lo, hi, step float64) {
 	first := true
 	for _, vs := range vals {
 		for _, v := range vs {
@@ -68,26 +74,31 @@ func scale(vals ...[]float64) (lo, hi float64) {
 			lo, hi = math.Min(lo, v), math.Max(hi, v)
 		}
 	}
-	lo = math.Min(lo, 0)
-	if hi <= lo {
+	lo, hi = math.Min(lo, 0), math.Max(hi, 0)
+	if hi == lo {
 		hi = lo + 1
 	}
-	hi = niceCeil(hi)
-	if lo < 0 {
-		lo = -niceCeil(-lo)
-	}
-	return lo, hi
+	step = niceStep((hi-lo)/gridN, integer)
+	lo = math.Floor(lo/step) * step
+	hi = math.Ceil(hi/step) * step
+	return lo, hi, step
 }
 
-// niceCeil rounds v up to 1, 2, 2.5 or 5 times a power of ten, so grid
-// lines land on round numbers.
-func niceCeil(v float64) float64 {
+// niceStep rounds v up to 1, 2, 2.5 or 5 times a power of ten (at least 1
+// for integer data).
+func niceStep(v float64, integer bool) float64 {
+	if integer && v <= 1 {
+		return 1
+	}
 	if v <= 0 {
 		return 1
 	}
 	p := math.Pow(10, math.Floor(math.Log10(v)))
 	for _, m := range []float64{1, 2, 2.5, 5, 10} {
-		if v <= m*p {
+		if integer && m == 2.5 && p == 1 {
+			continue // 2.5 is not a count
+		}
+		if v <= m*p*(1+1e-9) {
 			return m * p
 		}
 	}
@@ -95,9 +106,9 @@ func niceCeil(v float64) float64 {
 }
 
 type frame struct {
-	b      strings.Builder
-	lo, hi float64
-	n      int
+	b            strings.Builder
+	lo, hi, step float64
+	n            int
 }
 
 func (f *frame) y(v float64) float64 {
@@ -114,13 +125,12 @@ func (f *frame) x(i int) float64 {
 }
 
 func (f *frame) open(title, kind string) {
-	fmt.Fprintf(&f.b, `<svg class="kz-chart kz-chart-%s" viewBox="0 0 %g %g" role="img" aria-label="%s" preserveAspectRatio="xMidYMid meet" xmlns="http://www.w3.org/2000/svg"><title>%s</title>`,
+	fmt.Fprintf(&f.b, `<svg class="kz-chart kz-chart--%s" viewBox="0 0 %g %g" role="img" aria-label="%s" preserveAspectRatio="xMidYMid meet" xmlns="http://www.w3.org/2000/svg"><title>%s</title>`,
 		kind, width, height, esc(title), esc(title))
 }
 
 func (f *frame) grid(fmtv func(float64) string) {
-	for i := 0; i <= gridN; i++ {
-		v := f.lo + (f.hi-f.lo)*float64(i)/gridN
+	for v := f.lo; v <= f.hi+f.step/2; v += f.step {
 		y := f.y(v)
 		fmt.Fprintf(&f.b, `<line class="kz-chart-grid" x1="%g" y1="%.1f" x2="%g" y2="%.1f"/>`, padLeft, y, width-padRite, y)
 		fmt.Fprintf(&f.b, `<text class="kz-chart-axis" x="%g" y="%.1f" text-anchor="end" dominant-baseline="middle">%s</text>`, padLeft-6, y, esc(format(fmtv, v)))
@@ -133,7 +143,15 @@ func (f *frame) xLabels(labels []string, xAt func(int) float64) {
 		step = (len(labels) + maxXTix - 1) / maxXTix
 	}
 	for i := 0; i < len(labels); i += step {
-		fmt.Fprintf(&f.b, `<text class="kz-chart-axis" x="%.1f" y="%g" text-anchor="middle">%s</text>`, xAt(i), height-8, esc(labels[i]))
+		// Keep the outermost labels inside the picture.
+		anchor := "middle"
+		switch x := xAt(i); {
+		case x > width-padRite-20:
+			anchor = "end"
+		case x < padLeft+20 && len(labels) > 1:
+			anchor = "start"
+		}
+		fmt.Fprintf(&f.b, `<text class="kz-chart-axis" x="%.1f" y="%g" text-anchor="%s">%s</text>`, xAt(i), height-8, anchor, esc(labels[i]))
 	}
 }
 
@@ -154,9 +172,9 @@ func (c Line) SVG() template.HTML {
 	}
 	band := len(c.Low) == len(c.Values) && len(c.High) == len(c.Values)
 	if band {
-		f.lo, f.hi = scale(c.Values, c.Low, c.High)
+		f.lo, f.hi, f.step = scale(c.Integer, c.Values, c.Low, c.High)
 	} else {
-		f.lo, f.hi = scale(c.Values)
+		f.lo, f.hi, f.step = scale(c.Integer, c.Values)
 	}
 	f.open(c.Title, "line")
 	f.grid(c.Format)
@@ -194,7 +212,7 @@ func (c Bar) SVG() template.HTML {
 	if len(c.Values) == 0 {
 		return f.empty(c.Title, "bar", NoData)
 	}
-	f.lo, f.hi = scale(c.Values)
+	f.lo, f.hi, f.step = scale(c.Integer, c.Values)
 	f.open(c.Title, "bar")
 	f.grid(c.Format)
 	slot := (width - padLeft - padRite) / float64(len(c.Values))

@@ -85,19 +85,36 @@ func TestEmpty(t *testing.T) {
 
 func TestNiceScale(t *testing.T) {
 	cases := []struct {
-		in     []float64
-		lo, hi float64
+		in           []float64
+		integer      bool
+		lo, hi, step float64
 	}{
-		{[]float64{0, 7}, 0, 10},
-		{[]float64{3, 180}, 0, 200},
-		{[]float64{-30, 90}, -50, 100},
-		{[]float64{0, 0}, 0, 1},
-		{[]float64{1200}, 0, 2000},
+		{[]float64{0, 7}, false, 0, 8, 2},
+		{[]float64{3, 180}, false, 0, 200, 50},
+		{[]float64{-30, 90}, false, -50, 100, 50},
+		{[]float64{0, 0}, false, 0, 1, 0.25},
+		{[]float64{0, 0}, true, 0, 1, 1},
+		{[]float64{1200}, false, 0, 1500, 500},
+		{[]float64{2, 1}, true, 0, 2, 1},
+		{[]float64{0, 3}, true, 0, 3, 1},
+		{[]float64{0, 9}, true, 0, 10, 5},
+		{[]float64{0, 123450}, false, 0, 150000, 50000},
 	}
 	for _, c := range cases {
-		lo, hi := scale(c.in)
-		if lo != c.lo || hi != c.hi {
-			t.Errorf("scale(%v) = %v,%v want %v,%v", c.in, lo, hi, c.lo, c.hi)
+		lo, hi, step := scale(c.integer, c.in)
+		if lo != c.lo || hi != c.hi || step != c.step {
+			t.Errorf("scale(%v, %v) = %v,%v step %v; want %v,%v step %v", c.integer, c.in, lo, hi, step, c.lo, c.hi, c.step)
 		}
+		if n := (hi - lo) / step; n > gridN+1e-9 {
+			t.Errorf("scale(%v): %v intervals, want at most %d", c.in, n, gridN)
+		}
+	}
+}
+
+func TestIntegerAxisHasWholeLabels(t *testing.T) {
+	svg := string(Bar{Title: "n", Labels: []string{"a", "b"}, Values: []float64{1, 2}, Integer: true,
+		Format: func(v float64) string { return fmt.Sprintf("%g", v) }}.SVG())
+	if strings.Contains(svg, ">0.5<") || strings.Contains(svg, ">1.5<") {
+		t.Fatalf("fractional grid labels on a count axis: %s", svg)
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"net"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -186,6 +187,20 @@ func TestBrowserLoginAndCustomer360(t *testing.T) {
 		t.Errorf("dashboard title %q (%v)", title, err)
 	}
 	checkViolations("dashboard")
+	// KIZUNA_SCREENSHOTS=dir saves full-page PNGs of the pages, for people
+	// reviewing the UI.
+	if dir := os.Getenv("KIZUNA_SCREENSHOTS"); dir != "" {
+		for name, path := range map[string]string{"dashboard": "/", "customers": "/customers", "customer": "/customers/1"} {
+			step("screenshot "+name, chromedp.Navigate(base+path), chromedp.WaitVisible(chromedp.CSS("main")))
+			img, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(filepath.Join(dir, name+".png"), img, 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
 
 	// Give late console messages a moment, then stop collecting.
 	time.Sleep(200 * time.Millisecond)

@@ -69,9 +69,9 @@ func (s *Server) handleDashboard(w http.ResponseWriter, r *http.Request) {
 	money := func(v float64) string { return pr.Money(int64(v), ov.Currency) }
 	view := dashboardView{Period: p.Key, Periods: periods, Overview: ov}
 	view.Charts = []dashboardChart{
-		{"dashboard.chart.new_customers", chart.Bar{Title: pr.T("dashboard.chart.new_customers"), Labels: labels(pr, ov.NewCustomers), Values: values(ov.NewCustomers), Format: count}.SVG()},
-		{"dashboard.chart.active", chart.Line{Title: pr.T("dashboard.chart.active"), Labels: labels(pr, ov.ActiveSeries), Values: values(ov.ActiveSeries), Format: count}.SVG()},
-		{"dashboard.chart.orders", chart.Bar{Title: pr.T("dashboard.chart.orders"), Labels: labels(pr, ov.OrdersSeries), Values: values(ov.OrdersSeries), Format: count}.SVG()},
+		{"dashboard.chart.new_customers", chart.Bar{Title: pr.T("dashboard.chart.new_customers"), Labels: labels(pr, ov.NewCustomers), Values: values(ov.NewCustomers), Format: count, Integer: true}.SVG()},
+		{"dashboard.chart.active", chart.Line{Title: pr.T("dashboard.chart.active"), Labels: labels(pr, ov.ActiveSeries), Values: values(ov.ActiveSeries), Format: count, Integer: true}.SVG()},
+		{"dashboard.chart.orders", chart.Bar{Title: pr.T("dashboard.chart.orders"), Labels: labels(pr, ov.OrdersSeries), Values: values(ov.OrdersSeries), Format: count, Integer: true}.SVG()},
 		{"dashboard.chart.revenue", chart.Line{Title: pr.T("dashboard.chart.revenue"), Labels: labels(pr, ov.RevenueSeries), Values: values(ov.RevenueSeries), Format: money}.SVG()},
 	}
 	s.render(w, r, http.StatusOK, "dashboard", s.newPage(w, r, "dashboard.title", "dashboard", view))
