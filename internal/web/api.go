@@ -46,9 +46,22 @@ func (s *Server) apiError(w http.ResponseWriter, r *http.Request, err error) {
 	if code == kizuna.EUNAUTHORIZED {
 		w.Header().Set("WWW-Authenticate", `Bearer realm="kizuna"`)
 	}
+	setRetryAfter(w, err)
 	s.writeJSON(w, statusOf(code), apiErrorBody{Error: apiErrorDetail{
 		Code: code, Message: kizuna.ErrorMessage(err), Field: kizuna.ErrorField(err),
 	}})
+}
+
+// setRetryAfter tells throttled and overloaded clients when to come back.
+func setRetryAfter(w http.ResponseWriter, err error) {
+	switch kizuna.ErrorCode(err) {
+	case kizuna.ETOOMANY, kizuna.EUNAVAILABLE:
+		secs := 5
+		if at, ok := auth.RetryAt(err); ok {
+			secs = max(1, int(time.Until(at).Seconds()+0.999))
+		}
+		w.Header().Set("Retry-After", strconv.Itoa(secs))
+	}
 }
 
 // decodeJSON reads one JSON object into v, rejecting unknown fields so a

@@ -6,13 +6,15 @@ import (
 	"time"
 
 	"github.com/kizuna-oss/kizuna"
+	"github.com/kizuna-oss/kizuna/internal/auth"
 	"github.com/kizuna-oss/kizuna/internal/i18n"
 )
 
 type loginView struct {
-	Email    string
-	Next     string
-	ErrorKey string // catalog key, empty when there is nothing to say
+	Email      string
+	Next       string
+	ErrorKey   string // catalog key, empty when there is nothing to say
+	RetryAfter string // when a throttled login may try again, formatted
 }
 
 func (s *Server) handleLoginPage(w http.ResponseWriter, r *http.Request) {
@@ -47,6 +49,10 @@ func (s *Server) handleLoginSubmit(w http.ResponseWriter, r *http.Request) {
 			view.ErrorKey = "login.error.invalid"
 		case kizuna.ETOOMANY:
 			view.ErrorKey = "login.error.throttled"
+			if at, ok := auth.RetryAt(err); ok {
+				view.RetryAfter = state(r).Printer.DateTime(at)
+			}
+			setRetryAfter(w, err)
 		case kizuna.EINVALID:
 			view.ErrorKey = "login.error.missing"
 		default:

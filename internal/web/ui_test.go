@@ -223,8 +223,11 @@ func TestLoginFlow(t *testing.T) {
 		post("viewer@example.com", "nope", csrf.Value, false)
 	}
 	w = post("viewer@example.com", testPassword, csrf.Value, false)
-	if w.Code != http.StatusTooManyRequests || !strings.Contains(w.Body.String(), "Too many failed attempts") {
-		t.Fatalf("throttled login: %d", w.Code)
+	if w.Code != http.StatusTooManyRequests || !strings.Contains(w.Body.String(), "Too many failed attempts") || !strings.Contains(w.Body.String(), "You can try again after") {
+		t.Fatalf("throttled login: %d %s", w.Code, w.Body.String())
+	}
+	if ra := w.Header().Get("Retry-After"); ra == "" || ra == "0" {
+		t.Fatalf("throttled login without Retry-After: %q", ra)
 	}
 }
 
@@ -257,6 +260,17 @@ func TestCSRFRequired(t *testing.T) {
 	}
 	if got := send("POST", "/customers/1", "family_name=X&csrf_token="+c.csrf, form, "", false); got != http.StatusSeeOther {
 		t.Errorf("form with token: %d", got)
+	}
+	// A valid token does not help a request another site made.
+	r0 := h.request("POST", "/customers/1", "admin", "family_name=Z", false)
+	r0.Header.Set("Origin", "https://evil.example")
+	if w := h.serve(r0); w.Code != http.StatusForbidden {
+		t.Errorf("cross-origin form post: %d", w.Code)
+	}
+	r0 = h.request("POST", "/customers/1", "admin", "family_name=Z", false)
+	r0.Header.Set("Origin", "http://"+r0.Host)
+	if w := h.serve(r0); w.Code != http.StatusSeeOther {
+		t.Errorf("same-origin form post: %d", w.Code)
 	}
 	js := "application/json"
 	if got := send("PATCH", "/api/v1/customers/1", `{"family_name":"X"}`, js, "", false); got != http.StatusForbidden {
