@@ -158,7 +158,7 @@ func TestBrowserLoginAndCustomer360(t *testing.T) {
 	}
 	checkViolations("customer list")
 	step("open customer",
-		chromedp.Click(chromedp.CSS(`table.table tbody a[href="/customers/1"]`)),
+		chromedp.Click(chromedp.CSS(`table.table tbody a`)),
 		chromedp.WaitVisible(chromedp.CSS("h1.customer-name")),
 	)
 	if name, kana := text("h1.customer-name"), text("p.kana"); strings.TrimSpace(name) != "山田 花子" || !strings.Contains(kana, "ヤマダ ハナコ") {
@@ -168,7 +168,7 @@ func TestBrowserLoginAndCustomer360(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if tl := text("ol.timeline"); len(items) != 2 || !strings.Contains(tl, "Product Viewed <Teapot>") || !strings.Contains(tl, "ORD-536365") {
+	if tl := text("ol.timeline"); len(items) < 2 || !strings.Contains(tl, "Product Viewed <Teapot>") || !strings.Contains(tl, "ORD-536365") {
 		t.Errorf("timeline (%d items): %q", len(items), tl)
 	}
 	// An order's lines open without any script (<details>).
@@ -177,6 +177,10 @@ func TestBrowserLoginAndCustomer360(t *testing.T) {
 		chromedp.WaitVisible(chromedp.CSS("details.order table")),
 	)
 	checkViolations("customer 360")
+	customerURL, err := chromedp.Run(ctx, chromedp.Location())
+	if err != nil {
+		t.Fatal(err)
+	}
 
 	// The dashboard with its server-side SVG charts.
 	step("dashboard",
@@ -190,8 +194,8 @@ func TestBrowserLoginAndCustomer360(t *testing.T) {
 	// KIZUNA_SCREENSHOTS=dir saves full-page PNGs of the pages, for people
 	// reviewing the UI.
 	if dir := os.Getenv("KIZUNA_SCREENSHOTS"); dir != "" {
-		for name, path := range map[string]string{"dashboard": "/", "customers": "/customers", "customer": "/customers/1"} {
-			step("screenshot "+name, chromedp.Navigate(base+path), chromedp.WaitVisible(chromedp.CSS("main")))
+		for name, u := range map[string]string{"dashboard": base + "/", "customers": base + "/customers", "customer": customerURL} {
+			step("screenshot "+name, chromedp.Navigate(u), chromedp.WaitVisible(chromedp.CSS("main")))
 			img, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
 			if err != nil {
 				t.Fatal(err)

@@ -41,8 +41,9 @@ type seed struct {
 	path     string
 	creds    map[string]cred
 	userIDs  map[auth.Role]int64
-	writeKey int64
-	err      error
+	writeKey    int64
+	writeSecret string
+	err         error
 }
 
 var (
@@ -96,12 +97,12 @@ func buildSeed() (s seed) {
 		}
 		s.creds["key:"+string(r)] = cred{secret: secret, role: r}
 	}
-	wk, _, err := accounts.CreateKey(sys, auth.KeyWrite, "website", "")
+	wk, wsecret, err := accounts.CreateKey(sys, auth.KeyWrite, "website", "")
 	if err != nil {
 		s.err = err
 		return s
 	}
-	s.writeKey = wk.ID
+	s.writeKey, s.writeSecret = wk.ID, wsecret
 	return s
 }
 
