@@ -38,9 +38,9 @@ type cred struct {
 // per role and a write key, built once; each harness works on a copy, so
 // tests may change anything.
 type seed struct {
-	path     string
-	creds    map[string]cred
-	userIDs  map[auth.Role]int64
+	path        string
+	creds       map[string]cred
+	userIDs     map[auth.Role]int64
 	writeKey    int64
 	writeSecret string
 	err         error
