@@ -17,10 +17,13 @@ import (
 
 const userUsage = `Usage:
   kizuna user create --email E --password P --role admin|manager|agent|viewer [--name N] [--db ...]
+  kizuna user set-password --email E --password P [--db ...]
   kizuna user list [--db ...]
 
 --password - reads the password from the first line of standard input, and
 KIZUNA_PASSWORD works too: both keep it out of the process list.
+set-password is the way back in for an admin who forgot their password; it
+ends the user's sessions.
 `
 
 // cmdUser administers users from the shell. It acts as the system
@@ -29,11 +32,13 @@ KIZUNA_PASSWORD works too: both keep it out of the process list.
 func cmdUser(ctx context.Context, e *env, args []string) error {
 	if len(args) == 0 {
 		fmt.Fprint(e.stderr, userUsage)
-		return usageError{"kizuna user: missing subcommand (create or list)"}
+		return usageError{"kizuna user: missing subcommand (create, set-password or list)"}
 	}
 	switch args[0] {
 	case "create":
 		return cmdUserCreate(ctx, e, args[1:])
+	case "set-password":
+		return cmdUserSetPassword(ctx, e, args[1:])
 	case "list":
 		return cmdUserList(ctx, e, args[1:])
 	}
@@ -59,12 +64,9 @@ func cmdUserCreate(ctx context.Context, e *env, args []string) error {
 			return usageError{"kizuna user create: --" + req.flag + " is required"}
 		}
 	}
-	pw := *password
-	if pw == "-" {
-		var err error
-		if pw, err = readLine(e.stdin); err != nil {
-			return fmt.Errorf("reading the password from stdin: %w", err)
-		}
+	pw, err := passwordArg(e, *password)
+	if err != nil {
+		return err
 	}
 	d, err := openDB(ctx, *dsn, db.Options{})
 	if err != nil {
@@ -78,6 +80,57 @@ func cmdUserCreate(ctx context.Context, e *env, args []string) error {
 	}
 	fmt.Fprintf(e.stdout, "created user %d %s (%s)\n", u.ID, u.Email, u.Role)
 	return nil
+}
+
+func cmdUserSetPassword(ctx context.Context, e *env, args []string) error {
+	fs := e.flags("user set-password")
+	dsn := fs.String("db", defaultDB, "SQLite file or postgres:// URL")
+	email := fs.String("email", "", "the user's email address")
+	password := fs.String("password", "", `the new password (at least 10 characters; "-" reads it from stdin)`)
+	if err := e.parse(fs, args); err != nil {
+		return err
+	}
+	if err := noArgs(fs.Args()); err != nil {
+		return err
+	}
+	for _, req := range []struct{ flag, value string }{{"email", *email}, {"password", *password}} {
+		if req.value == "" {
+			return usageError{"kizuna user set-password: --" + req.flag + " is required"}
+		}
+	}
+	pw, err := passwordArg(e, *password)
+	if err != nil {
+		return err
+	}
+	d, err := openDB(ctx, *dsn, db.Options{})
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	svc := auth.NewService(d, auth.Options{})
+	cli := auth.System(ctx, "cli")
+	u, err := svc.UserByEmail(cli, *email)
+	if err != nil {
+		return err
+	}
+	if err := svc.SetPassword(cli, u.ID, pw); err != nil {
+		return flagError("user set-password", err)
+	}
+	fmt.Fprintf(e.stdout, "set the password of user %d %s; their sessions have ended\n", u.ID, u.Email)
+	return nil
+}
+
+// passwordArg returns the --password value, reading the first line of
+// stdin for "-".
+func passwordArg(e *env, v string) (string, error) {
+	if v != "-" {
+		return v, nil
+	}
+	pw, err := readLine(e.stdin)
+	if err != nil {
+		return "", fmt.Errorf("reading the password from stdin: %w", err)
+	}
+	return pw, nil
 }
 
 func cmdUserList(ctx context.Context, e *env, args []string) error {

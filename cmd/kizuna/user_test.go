@@ -73,6 +73,14 @@ func TestUserCreate(t *testing.T) {
 				{name: "no subcommand", args: []string{"user"}, code: 2, stderr: "missing subcommand"},
 				{name: "unknown subcommand", args: []string{"user", "delete"}, code: 2, stderr: `unknown subcommand "delete"`},
 				{name: "list", args: []string{"user", "list", "--db", dsn}, stdout: "viewer@example.com"},
+				{name: "set-password", stdin: "a reset pass phrase\n", args: []string{"user", "set-password", "--db", dsn, "--email", "AGENT@example.com", "--password", "-"},
+					stdout: "set the password of user 3 agent@example.com"},
+				{name: "set-password unknown user", args: []string{"user", "set-password", "--db", dsn, "--email", "nobody@example.com", "--password", "a reset pass phrase"},
+					code: 1, stderr: "no user has the email nobody@example.com"},
+				{name: "set-password too short", args: []string{"user", "set-password", "--db", dsn, "--email", "agent@example.com", "--password", "short"},
+					code: 2, stderr: "--password: the password must be at least 10 characters"},
+				{name: "set-password without password", args: []string{"user", "set-password", "--db", dsn, "--email", "agent@example.com"},
+					code: 2, stderr: "--password is required"},
 			} {
 				t.Run(tc.name, func(t *testing.T) {
 					stdout, stderr, code := runAuthCmd(t, tc.env, tc.stdin, tc.args...)
@@ -99,7 +107,7 @@ func TestUserCreate(t *testing.T) {
 			}
 			// Every password given works, whichever way it came in.
 			for email, pw := range map[string]string{"admin@example.com": "a long enough password",
-				"viewer@example.com": "another long password", "agent@example.com": "pass phrase from stdin"} {
+				"viewer@example.com": "another long password", "agent@example.com": "a reset pass phrase"} {
 				if _, _, _, err := s.Login(context.Background(), email, pw, "", ""); err != nil {
 					t.Fatalf("login %s: %v", email, err)
 				}

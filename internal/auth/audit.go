@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
+	"errors"
 	"strconv"
 	"strings"
 	"time"
@@ -27,10 +28,15 @@ const (
 	ActionPasswordChanged = "user.password_changed"
 	ActionKeyCreated      = "key.created"
 	ActionKeyRevoked      = "key.revoked"
-	ActionCustomerMerged  = "customer.merged"
-	ActionCustomerUnmerge = "customer.unmerged"
 	ActionDataExported    = "data.exported"
 	ActionDataImported    = "data.imported"
+)
+
+// Customer actions, as internal/customer records them.
+const (
+	ActionCustomerMerge        = "customer.merge"
+	ActionCustomerMergeSkipped = "customer.merge_skipped" // an identify linked two user ids; not merged
+	ActionCustomerUnmerge      = "customer.unmerge"
 )
 
 // Audit target types.
@@ -64,8 +70,12 @@ type AuditEntry struct {
 type AuditFilter struct {
 	Action string // exact action, e.g. ActionLoginFailed
 	Actor  string // exact actor label (an email, key name or "cli")
-	Limit  int    // 1..500, default 50
-	Cursor string // from the previous page's Next
+	// TargetType and TargetID select what was acted on, e.g. TargetCustomer
+	// and "42" for one customer's trail. TargetID needs TargetType.
+	TargetType string
+	TargetID   string
+	Limit      int    // 1..500, default 50
+	Cursor     string // from the previous page's Next
 }
 
 // AuditPage is one page of the audit log, newest first.
@@ -116,13 +126,13 @@ func actorOfPrincipal(p Principal) actor {
 
 func auditTx(ctx context.Context, tx *db.Tx, at time.Time, a actor, action, targetType, targetID string, detail map[string]any) error {
 	if action == "" {
-		return internal("auth.Audit", errString("empty action"))
+		return internalError("auth.Audit", errors.New("empty action"))
 	}
 	js := []byte("{}")
 	if len(detail) > 0 {
 		var err error
 		if js, err = json.Marshal(detail); err != nil {
-			return internal("auth.Audit", err)
+			return internalError("auth.Audit", err)
 		}
 	}
 	var actorID any
@@ -134,14 +144,10 @@ func auditTx(ctx context.Context, tx *db.Tx, at time.Time, a actor, action, targ
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
 		ms(at), a.Type, actorID, a.Label, action, targetType, targetID, string(js), a.IP)
 	if err != nil {
-		return internal("auth.Audit", err)
+		return internalError("auth.Audit", err)
 	}
 	return nil
 }
-
-type errString string
-
-func (e errString) Error() string { return string(e) }
 
 // ListAudit returns audit entries matching f, newest first. [audit.read]
 func (s *Service) ListAudit(ctx context.Context, f AuditFilter) (*AuditPage, error) {
@@ -163,14 +169,30 @@ func (s *Service) ListAudit(ctx context.Context, f AuditFilter) (*AuditPage, err
 		}
 		before = n
 	}
-	// Empty filter values match everything; the SQL is fixed text either way.
+	if f.TargetID != "" && f.TargetType == "" {
+		return nil, kizuna.FieldError("target_type", "a target id needs a target type")
+	}
+	// Only the filters given become conditions, so that each can use its
+	// index; the SQL is assembled from fixed fragments, never from input.
+	where, args := []string{"id < $1"}, []any{before}
+	for _, c := range []struct{ column, value string }{
+		{"action", f.Action},
+		{"actor_label", strings.TrimSpace(f.Actor)},
+		{"target_type", f.TargetType},
+		{"target_id", f.TargetID},
+	} {
+		if c.value != "" {
+			args = append(args, c.value)
+			where = append(where, c.column+" = $"+strconv.Itoa(len(args)))
+		}
+	}
+	args = append(args, limit+1)
 	rows, err := s.db.Reader().QueryContext(ctx, `SELECT id, at, actor_type, actor_id, actor_label,
 			action, target_type, target_id, detail, ip
-		FROM audit_log
-		WHERE id < $1 AND ($2 = '' OR action = $2) AND ($3 = '' OR actor_label = $3)
-		ORDER BY id DESC LIMIT $4`, before, f.Action, strings.TrimSpace(f.Actor), limit+1)
+		FROM audit_log WHERE `+strings.Join(where, " AND ")+`
+		ORDER BY id DESC LIMIT $`+strconv.Itoa(len(args)), args...)
 	if err != nil {
-		return nil, internal("auth.ListAudit", err)
+		return nil, internalError("auth.ListAudit", err)
 	}
 	defer rows.Close()
 	page := &AuditPage{Items: []AuditEntry{}}
@@ -181,18 +203,18 @@ func (s *Service) ListAudit(ctx context.Context, f AuditFilter) (*AuditPage, err
 		var detail string
 		if err := rows.Scan(&e.ID, &at, &e.ActorType, &actorID, &e.ActorLabel, &e.Action,
 			&e.TargetType, &e.TargetID, &detail, &e.IP); err != nil {
-			return nil, internal("auth.ListAudit", err)
+			return nil, internalError("auth.ListAudit", err)
 		}
 		e.At, e.ActorID = fromMS(at), actorID.Int64
 		if detail != "" && detail != "{}" {
 			if err := json.Unmarshal([]byte(detail), &e.Detail); err != nil {
-				return nil, internal("auth.ListAudit", err)
+				return nil, internalError("auth.ListAudit", err)
 			}
 		}
 		page.Items = append(page.Items, e)
 	}
 	if err := rows.Err(); err != nil {
-		return nil, internal("auth.ListAudit", err)
+		return nil, internalError("auth.ListAudit", err)
 	}
 	if len(page.Items) > limit {
 		page.Items = page.Items[:limit]

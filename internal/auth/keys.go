@@ -148,7 +148,7 @@ func (s *Service) CreateKey(ctx context.Context, kind KeyKind, name string, role
 		}
 		// A prefix collision (1 in 2^40 per pair) is retried with a new one.
 		if !db.IsUniqueViolation(err) || try == 2 {
-			return nil, "", internal("auth.CreateKey", err)
+			return nil, "", internalError("auth.CreateKey", err)
 		}
 	}
 }
@@ -182,19 +182,19 @@ func (s *Service) ListKeys(ctx context.Context) ([]Key, error) {
 	}
 	rows, err := s.db.Reader().QueryContext(ctx, `SELECT `+keyColumns+` FROM api_keys ORDER BY id DESC`)
 	if err != nil {
-		return nil, internal("auth.ListKeys", err)
+		return nil, internalError("auth.ListKeys", err)
 	}
 	defer rows.Close()
 	keys := []Key{}
 	for rows.Next() {
 		k, err := scanKey(rows)
 		if err != nil {
-			return nil, internal("auth.ListKeys", err)
+			return nil, internalError("auth.ListKeys", err)
 		}
 		keys = append(keys, *k)
 	}
 	if err := rows.Err(); err != nil {
-		return nil, internal("auth.ListKeys", err)
+		return nil, internalError("auth.ListKeys", err)
 	}
 	return keys, nil
 }
@@ -214,7 +214,7 @@ func (s *Service) RevokeKey(ctx context.Context, id int64) error {
 			var exists int
 			err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM api_keys WHERE id = $1`, id).Scan(&exists)
 			if err != nil {
-				return internal("auth.RevokeKey", err)
+				return internalError("auth.RevokeKey", err)
 			}
 			if exists == 0 {
 				return kizuna.Errorf(kizuna.ENOTFOUND, "key %d does not exist", id)
@@ -222,7 +222,7 @@ func (s *Service) RevokeKey(ctx context.Context, id int64) error {
 			return nil
 		}
 		if err != nil {
-			return internal("auth.RevokeKey", err)
+			return internalError("auth.RevokeKey", err)
 		}
 		return s.AuditTx(ctx, tx, ActionKeyRevoked, TargetKey, strconv.FormatInt(id, 10),
 			map[string]any{"kind": string(k.Kind), "name": k.Name, "prefix": k.Prefix})
@@ -366,7 +366,7 @@ func (s *Service) verifyKey(ctx context.Context, prefix, hash string, kind KeyKi
 		return keyCacheEntry{}, errBadKey
 	}
 	if err != nil {
-		return keyCacheEntry{}, internal("auth.authenticateKey", err)
+		return keyCacheEntry{}, internalError("auth.authenticateKey", err)
 	}
 	if subtle.ConstantTimeCompare([]byte(stored), []byte(hash)) != 1 || KeyKind(gotKind) != kind {
 		return keyCacheEntry{}, errBadKey
@@ -384,7 +384,7 @@ func (s *Service) verifyKey(ctx context.Context, prefix, hash string, kind KeyKi
 	case KeyAPI:
 		role, err := ParseRole(roleName)
 		if err != nil {
-			return keyCacheEntry{}, internal("auth.authenticateKey", err)
+			return keyCacheEntry{}, internalError("auth.authenticateKey", err)
 		}
 		e.principal = Principal{Kind: PrincipalAPIKey, ID: id, Role: role, Label: name}
 	}

@@ -11,6 +11,7 @@ import (
 	"unicode/utf8"
 
 	"golang.org/x/crypto/argon2"
+	"golang.org/x/text/unicode/norm"
 
 	"github.com/kizuna-oss/kizuna"
 )
@@ -45,14 +46,21 @@ const (
 
 var b64 = base64.RawStdEncoding
 
-// HashPassword returns the argon2id hash of password in PHC string format:
-// $argon2id$v=19$m=65536,t=3,p=2$<salt>$<hash> (unpadded standard base64).
+// normalizePassword applies Unicode NFKC before hashing, as NIST SP
+// 800-63B advises: the same pass phrase typed on another device or with a
+// Japanese IME left in full-width mode ("ｐａｓｓ" for "pass", a composed
+// or decomposed "が") then still matches.
+func normalizePassword(password string) []byte { return []byte(norm.NFKC.String(password)) }
+
+// HashPassword returns the argon2id hash of password (NFKC-normalised) in
+// PHC string format: $argon2id$v=19$m=65536,t=3,p=2$<salt>$<hash>
+// (unpadded standard base64).
 func HashPassword(password string, p HashParams) (string, error) {
 	salt := make([]byte, p.SaltLen)
 	if _, err := rand.Read(salt); err != nil {
 		return "", fmt.Errorf("auth: salt: %w", err)
 	}
-	key := argon2.IDKey([]byte(password), salt, p.Time, p.Memory, p.Threads, p.KeyLen)
+	key := argon2.IDKey(normalizePassword(password), salt, p.Time, p.Memory, p.Threads, p.KeyLen)
 	return fmt.Sprintf("$argon2id$v=%d$m=%d,t=%d,p=%d$%s$%s",
 		argon2.Version, p.Memory, p.Time, p.Threads, b64.EncodeToString(salt), b64.EncodeToString(key)), nil
 }
@@ -113,7 +121,7 @@ func VerifyPassword(password, encoded string) (bool, error) {
 	if err != nil {
 		return false, err
 	}
-	got := argon2.IDKey([]byte(password), salt, p.Time, p.Memory, p.Threads, p.KeyLen)
+	got := argon2.IDKey(normalizePassword(password), salt, p.Time, p.Memory, p.Threads, p.KeyLen)
 	return subtle.ConstantTimeCompare(got, key) == 1, nil
 }
 
@@ -124,20 +132,21 @@ func needsRehash(encoded string, p HashParams) bool {
 		q.SaltLen != p.SaltLen || q.KeyLen != p.KeyLen
 }
 
-// CheckPassword applies the password policy: at least 10 characters, at
-// most 1024 bytes, and not the account's own email address. field names the
-// form field for the error ("password", "new_password").
+// CheckPassword applies the password policy: at least 10 characters
+// (after NFKC normalisation), at most 1024 bytes, and not the account's own
+// email address. field names the form field for the error ("password",
+// "new_password").
 func CheckPassword(field, password, email string) error {
-	if utf8.RuneCountInString(password) < minPasswordRunes {
+	if !utf8.ValidString(password) {
+		return kizuna.FieldError(field, "the password is not valid UTF-8 text")
+	}
+	if utf8.RuneCountInString(norm.NFKC.String(password)) < minPasswordRunes {
 		return kizuna.FieldError(field, "the password must be at least %d characters long", minPasswordRunes)
 	}
 	if len(password) > maxPasswordBytes {
 		return kizuna.FieldError(field, "the password must be at most %d bytes long", maxPasswordBytes)
 	}
-	if !utf8.ValidString(password) {
-		return kizuna.FieldError(field, "the password is not valid UTF-8 text")
-	}
-	if email != "" && strings.EqualFold(strings.TrimSpace(password), strings.TrimSpace(email)) {
+	if email != "" && strings.EqualFold(strings.TrimSpace(norm.NFKC.String(password)), strings.TrimSpace(email)) {
 		return kizuna.FieldError(field, "the password must not be the email address")
 	}
 	return nil

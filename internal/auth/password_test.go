@@ -54,6 +54,22 @@ func TestHashPasswordRoundTrip(t *testing.T) {
 	}
 }
 
+func TestPasswordUnicodeNormalisation(t *testing.T) {
+	for _, tc := range []struct{ set, typed string }{
+		{"password123", "ｐａｓｓｗｏｒｄ１２３"}, // full-width IME input
+		{"がぎぐげごパスワード", "\u304b\u3099\u304d\u3099\u304f\u3099\u3051\u3099\u3053\u3099\u30cf\u309a\u30b9\u30ef\u30fc\u30c8\u3099"}, // decomposed kana
+		{"ｶﾀｶﾅのパスワードです", "カタカナのパスワードです"},                                                                                         // half-width katakana
+	} {
+		h, err := HashPassword(tc.set, TestHashParams)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if ok, err := VerifyPassword(tc.typed, h); err != nil || !ok {
+			t.Errorf("%q set, %q typed: ok=%v err=%v", tc.set, tc.typed, ok, err)
+		}
+	}
+}
+
 func TestVerifyPasswordMalformed(t *testing.T) {
 	good, _ := HashPassword("0123456789", TestHashParams)
 	parts := strings.Split(good, "$")
@@ -90,6 +106,7 @@ func TestCheckPassword(t *testing.T) {
 		{strings.Repeat("a", 1024), "a@example.com", true},
 		{strings.Repeat("a", 1025), "a@example.com", false},
 		{"0123456789\xff", "a@example.com", false},
+		{"ａｌｉｃｅ＠ｅｘａｍｐｌｅ．ｃｏｍ", "alice@example.com", false}, // the email in full width
 	} {
 		err := CheckPassword("password", tc.password, tc.email)
 		if (err == nil) != tc.ok {
@@ -148,6 +165,24 @@ func TestParseSecret(t *testing.T) {
 		p, ok := parseSecret(tc.secret, tc.kind)
 		if p != tc.prefix || ok != (tc.prefix != "") {
 			t.Errorf("parseSecret(%q, %s) = %q, %v; want %q", tc.secret, tc.kind, p, ok, tc.prefix)
+		}
+	}
+}
+
+func TestIPKey(t *testing.T) {
+	for _, tc := range []struct{ in, want string }{
+		{"", ""},
+		{"192.0.2.1", "192.0.2.1"},
+		{"192.0.2.1:54321", "192.0.2.1"},
+		{"::ffff:192.0.2.1", "192.0.2.1"},
+		{"2001:db8:1:2:aaaa::1", "2001:db8:1:2::/64"},
+		{"2001:db8:1:2:bbbb::9", "2001:db8:1:2::/64"},
+		{"[2001:db8:1:3::1]:443", "2001:db8:1:3::/64"},
+		{"fe80::1%eth0", "fe80::/64"},
+		{"not an ip", "not an ip"},
+	} {
+		if got := ipKey(tc.in); got != tc.want {
+			t.Errorf("ipKey(%q) = %q, want %q", tc.in, got, tc.want)
 		}
 	}
 }

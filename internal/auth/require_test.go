@@ -55,6 +55,10 @@ func TestRequireEveryMethod(t *testing.T) {
 			_, err := s.GetUser(ctx, f.user.ID)
 			return err
 		}},
+		{"UserByEmail", admins, func(ctx context.Context, s *auth.Service, f fixture) error {
+			_, err := s.UserByEmail(ctx, f.user.Email)
+			return err
+		}},
 		{"ListUsers", admins, func(ctx context.Context, s *auth.Service, f fixture) error {
 			_, err := s.ListUsers(ctx)
 			return err
@@ -71,6 +75,9 @@ func TestRequireEveryMethod(t *testing.T) {
 		}},
 		{"SetPassword", admins, func(ctx context.Context, s *auth.Service, f fixture) error {
 			return s.SetPassword(ctx, f.user.ID, "a new pass phrase")
+		}},
+		{"SetLocale of another user", admins, func(ctx context.Context, s *auth.Service, f fixture) error {
+			return s.SetLocale(ctx, f.user.ID, "ja")
 		}},
 		// Only the user themself may; see TestChangePassword.
 		{"ChangePassword of another user", nobody, func(ctx context.Context, s *auth.Service, f fixture) error {

@@ -70,6 +70,21 @@ const (
 // It keeps no state that must agree between nodes: throttling counts live
 // in the database, and the key cache only ever shortens to KeyCacheTTL the
 // delay before a revocation is seen.
+//
+// How the other layers use it:
+//   - Web login: Login(ctx, email, password, ip, userAgent) returns the
+//     token for an HttpOnly, SameSite=Lax cookie. On each request
+//     LookupSession(ctx, token) gives the principal to put in ctx with
+//     WithPrincipal (after setting Principal.IP); Logout(ctx, token) at
+//     logout. State-changing requests check ValidCSRF(session, submitted).
+//   - JSON API: AuthenticateAPIKey(ctx, secret) gives the principal, from
+//     "Authorization: Bearer kza_…".
+//   - Ingestion: AuthenticateWriteKey(ctx, secret) gives the key id, from
+//     HTTP Basic with the key as user name (Segment's scheme).
+//   - Settings pages: the user, key and audit methods, each of which calls
+//     Require itself.
+//   - Other capabilities record security events (merge, unmerge, export)
+//     with AuditTx inside the transaction that makes the change.
 type Service struct {
 	db   *db.DB
 	opts Options
@@ -191,7 +206,7 @@ func ms(t time.Time) int64 { return t.UnixMilli() }
 
 func fromMS(v int64) time.Time { return time.UnixMilli(v).UTC() }
 
-func internal(op string, err error) error {
+func internalError(op string, err error) error {
 	return &kizuna.Error{Code: kizuna.EINTERNAL, Op: op, Err: err}
 }
 
@@ -221,11 +236,11 @@ func (s *Service) Prune(ctx context.Context) error {
 		if _, err := tx.ExecContext(ctx,
 			`DELETE FROM sessions WHERE expires_at <= $1 OR last_seen_at <= $2`,
 			ms(now), ms(now.Add(-s.opts.SessionIdle))); err != nil {
-			return internal("auth.Prune", err)
+			return internalError("auth.Prune", err)
 		}
 		if _, err := tx.ExecContext(ctx,
 			`DELETE FROM login_failures WHERE at <= $1`, ms(now.Add(-s.opts.FailureWindow))); err != nil {
-			return internal("auth.Prune", err)
+			return internalError("auth.Prune", err)
 		}
 		return nil
 	})

@@ -775,7 +775,7 @@ func TestAuditTxAndListing(t *testing.T) {
 
 		// AuditTx commits and rolls back with its transaction.
 		if err := d.WriteTx(agent, func(tx *db.Tx) error {
-			return auth.AuditTx(agent, tx, auth.ActionCustomerMerged, auth.TargetCustomer, "42", map[string]any{"loser": 43})
+			return auth.AuditTx(agent, tx, auth.ActionCustomerMerge, auth.TargetCustomer, "42", map[string]any{"loser": 43})
 		}); err != nil {
 			t.Fatal(err)
 		}
@@ -798,7 +798,7 @@ func TestAuditTxAndListing(t *testing.T) {
 			t.Fatal(err)
 		}
 
-		page, err := s.ListAudit(agent, auth.AuditFilter{Action: auth.ActionCustomerMerged})
+		page, err := s.ListAudit(agent, auth.AuditFilter{Action: auth.ActionCustomerMerge})
 		if err != nil || len(page.Items) != 1 || page.Next != "" {
 			t.Fatalf("merged entries %+v, %v", page, err)
 		}
@@ -835,7 +835,14 @@ func TestAuditTxAndListing(t *testing.T) {
 		if p, _ := s.ListAudit(sys, auth.AuditFilter{Actor: "test"}); len(p.Items) != 1 || p.Items[0].ActorType != "system" {
 			t.Fatalf("system entries %+v", p)
 		}
-		for _, f := range []auth.AuditFilter{{Limit: -1}, {Limit: 501}, {Cursor: "abc"}, {Cursor: "-5"}} {
+		if p, err := s.ListAudit(agent, auth.AuditFilter{TargetType: auth.TargetCustomer, TargetID: "42"}); err != nil ||
+			len(p.Items) != 1 || p.Items[0].Action != auth.ActionCustomerMerge {
+			t.Fatalf("by target: %+v, %v", p, err)
+		}
+		if p, _ := s.ListAudit(agent, auth.AuditFilter{TargetType: auth.TargetCustomer}); len(p.Items) != 8 {
+			t.Fatalf("by target type: %d entries, want 8", len(p.Items))
+		}
+		for _, f := range []auth.AuditFilter{{Limit: -1}, {Limit: 501}, {Cursor: "abc"}, {Cursor: "-5"}, {TargetID: "42"}} {
 			if _, err := s.ListAudit(sys, f); kizuna.ErrorCode(err) != kizuna.EINVALID {
 				t.Fatalf("ListAudit(%+v): %v", f, err)
 			}
@@ -862,4 +869,165 @@ func TestValidCSRF(t *testing.T) {
 			t.Errorf("ValidCSRF(%v, %q) = %v", tc.sess, tc.token, got)
 		}
 	}
+}
+
+func TestSetLocale(t *testing.T) {
+	dbtest.Run(t, func(t *testing.T, d *db.DB) {
+		s := newService(d, newClock())
+		u := mustUser(t, s, "alice@example.com", auth.RoleViewer)
+		self := auth.WithPrincipal(context.Background(), u.Principal())
+		for _, tc := range []struct {
+			in, want, code string
+		}{
+			{"ja", "ja", ""},
+			{" EN-us ", "en-US", ""},
+			{"ja-JP", "ja-JP", ""},
+			{"", "", ""},
+			{"japanese!", "", kizuna.EINVALID},
+			{"x-" + strings.Repeat("a", 40), "", kizuna.EINVALID},
+		} {
+			err := s.SetLocale(self, u.ID, tc.in)
+			if kizuna.ErrorCode(err) != tc.code {
+				t.Fatalf("SetLocale(%q): %v", tc.in, err)
+			}
+			if got, _ := s.GetUser(self, u.ID); err == nil && got.Locale != tc.want {
+				t.Fatalf("SetLocale(%q) stored %q, want %q", tc.in, got.Locale, tc.want)
+			}
+		}
+		if err := s.SetLocale(self, u.ID, "ja"); err != nil {
+			t.Fatal(err)
+		}
+		tok, _ := mustLogin(t, s, u.Email, pw)
+		if _, _, p, err := s.LookupSession(context.Background(), tok); err != nil || p.Locale != "ja" {
+			t.Fatalf("principal locale %q, %v", p.Locale, err)
+		}
+		wantCode(t, s.SetLocale(sys, 999, "ja"), kizuna.ENOTFOUND)
+	})
+}
+
+// TestAuditEverySecurityEvent walks through every security event once and
+// checks the log holds exactly those entries, in order, with their actors.
+func TestAuditEverySecurityEvent(t *testing.T) {
+	dbtest.Run(t, func(t *testing.T, d *db.DB) {
+		c := newClock()
+		s := auth.NewService(d, auth.Options{Hash: auth.TestHashParams, Now: c.Now, MaxFailuresPerEmail: 1})
+		ctx := context.Background()
+		root := mustUser(t, s, "root@example.com", auth.RoleAdmin)
+		admin := auth.WithPrincipal(ctx, auth.Principal{Kind: auth.PrincipalUser, ID: root.ID, Role: auth.RoleAdmin,
+			Label: root.Email, IP: "192.0.2.10"})
+		u, err := s.CreateUser(admin, "bob@example.com", "Bob", pw, auth.RoleViewer)
+		if err != nil {
+			t.Fatal(err)
+		}
+		steps := []func() error{
+			func() error {
+				_, _, _, err := s.Login(ctx, "bob@example.com", "wrong password", "198.51.100.1", "")
+				return ignore(err)
+			},
+			func() error {
+				_, _, _, err := s.Login(ctx, "bob@example.com", pw, "198.51.100.1", "")
+				return ignore(err)
+			},
+			func() error { c.Advance(16 * time.Minute); return nil },
+			func() error {
+				tok, _, _, err := s.Login(ctx, "bob@example.com", pw, "198.51.100.1", "")
+				if err != nil {
+					return err
+				}
+				return s.Logout(ctx, tok)
+			},
+			func() error { _, err := s.SetRole(admin, u.ID, auth.RoleAgent); return err },
+			func() error { return s.DisableUser(admin, u.ID) },
+			func() error { return s.EnableUser(admin, u.ID) },
+			func() error { return s.SetPassword(admin, u.ID, "reset pass phrase") },
+			func() error {
+				_, _, err := s.CreateKey(admin, auth.KeyWrite, "shop", "")
+				return err
+			},
+			func() error { return s.RevokeKey(admin, 1) },
+		}
+		for i, step := range steps {
+			if err := step(); err != nil {
+				t.Fatalf("step %d: %v", i, err)
+			}
+		}
+		page, err := s.ListAudit(sys, auth.AuditFilter{Limit: 100})
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := []struct{ action, actorType, actor, ip string }{
+			{auth.ActionKeyRevoked, "user", "root@example.com", "192.0.2.10"},
+			{auth.ActionKeyCreated, "user", "root@example.com", "192.0.2.10"},
+			{auth.ActionPasswordChanged, "user", "root@example.com", "192.0.2.10"},
+			{auth.ActionUserEnabled, "user", "root@example.com", "192.0.2.10"},
+			{auth.ActionUserDisabled, "user", "root@example.com", "192.0.2.10"},
+			{auth.ActionUserRoleChanged, "user", "root@example.com", "192.0.2.10"},
+			{auth.ActionLogout, "user", "bob@example.com", ""},
+			{auth.ActionLoginOK, "user", "bob@example.com", "198.51.100.1"},
+			{auth.ActionLoginThrottled, auth.ActorAnonymous, "bob@example.com", "198.51.100.1"},
+			{auth.ActionLoginFailed, auth.ActorAnonymous, "bob@example.com", "198.51.100.1"},
+			{auth.ActionUserCreated, "user", "root@example.com", "192.0.2.10"},
+			{auth.ActionUserCreated, "system", "test", ""},
+		}
+		if len(page.Items) != len(want) {
+			var got []string
+			for _, e := range page.Items {
+				got = append(got, e.Action)
+			}
+			t.Fatalf("audit log %v, want %d entries", got, len(want))
+		}
+		for i, w := range want {
+			e := page.Items[i]
+			if e.Action != w.action || e.ActorType != w.actorType || e.ActorLabel != w.actor || e.IP != w.ip {
+				t.Errorf("entry %d = %s by %s %s from %q; want %s by %s %s from %q",
+					i, e.Action, e.ActorType, e.ActorLabel, e.IP, w.action, w.actorType, w.actor, w.ip)
+			}
+		}
+	})
+}
+
+// ignore drops the expected failures of a step that is there to be audited.
+func ignore(err error) error {
+	switch kizuna.ErrorCode(err) {
+	case kizuna.EUNAUTHORIZED, kizuna.ETOOMANY:
+		return nil
+	}
+	return err
+}
+
+// TestLastAdminUnderConcurrency demotes and disables the only two admins
+// at once: exactly one change may win, whichever engine serialises them.
+func TestLastAdminUnderConcurrency(t *testing.T) {
+	dbtest.Run(t, func(t *testing.T, d *db.DB) {
+		s := newService(d, newClock())
+		var survivor *auth.User
+		for round := range 5 {
+			// Exactly two enabled admins at the start of each round.
+			a := mustUser(t, s, "a"+strconv.Itoa(round)+"@example.com", auth.RoleAdmin)
+			b := mustUser(t, s, "b"+strconv.Itoa(round)+"@example.com", auth.RoleAdmin)
+			if survivor != nil {
+				if _, err := s.SetRole(sys, survivor.ID, auth.RoleViewer); err != nil {
+					t.Fatal(err)
+				}
+			}
+			var wg sync.WaitGroup
+			errs := make([]error, 2)
+			wg.Go(func() { _, errs[0] = s.SetRole(sys, a.ID, auth.RoleViewer) })
+			wg.Go(func() { errs[1] = s.DisableUser(sys, b.ID) })
+			wg.Wait()
+			codes := kizuna.ErrorCode(errs[0]) + "," + kizuna.ErrorCode(errs[1])
+			switch codes {
+			case "," + kizuna.ECONFLICT:
+				survivor = b
+			case kizuna.ECONFLICT + ",":
+				survivor = a
+			default:
+				t.Fatalf("round %d: outcomes %q (%v), want one success and one conflict", round, codes, errs)
+			}
+			var admins int
+			if err := d.Reader().QueryRow(`SELECT COUNT(*) FROM users WHERE role = 'admin' AND disabled_at IS NULL`).Scan(&admins); err != nil || admins != 1 {
+				t.Fatalf("round %d: %d enabled admins, %v", round, admins, err)
+			}
+		}
+	})
 }

@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"net/netip"
 	"strconv"
 	"time"
 	"unicode/utf8"
@@ -104,10 +105,34 @@ var errBadLogin = &kizuna.Error{Code: kizuna.EUNAUTHORIZED, Message: "email or p
 
 func throttleKeys(email, ip string) []string {
 	keys := []string{"email:" + email}
-	if ip != "" {
-		keys = append(keys, "ip:"+ip)
+	if k := ipKey(ip); k != "" {
+		keys = append(keys, "ip:"+k)
 	}
 	return keys
+}
+
+// ipKey is the unit an IP throttle counts: the address for IPv4, its /64
+// for IPv6 (one subscriber usually holds a whole /64, so counting single
+// addresses would let one client rotate past the limit). Unparseable
+// input (which the web layer should not pass) is counted as given.
+func ipKey(ip string) string {
+	if ip == "" {
+		return ""
+	}
+	addr, err := netip.ParseAddr(ip)
+	if err != nil {
+		ap, err2 := netip.ParseAddrPort(ip)
+		if err2 != nil {
+			return ip
+		}
+		addr = ap.Addr()
+	}
+	addr = addr.Unmap().WithZone("")
+	if addr.Is6() {
+		p, _ := addr.Prefix(64)
+		return p.String()
+	}
+	return addr.String()
 }
 
 func (s *Service) limitOf(key string) int {
@@ -147,7 +172,7 @@ func (s *Service) recordAttempt(ctx context.Context, now time.Time, keys []strin
 				continue
 			}
 			if err != nil {
-				return internal("auth.recordAttempt", err)
+				return internalError("auth.recordAttempt", err)
 			}
 			if t := fromMS(at).Add(s.opts.FailureWindow); t.After(retryAt) {
 				retryAt = t
@@ -160,7 +185,7 @@ func (s *Service) recordAttempt(ctx context.Context, now time.Time, keys []strin
 			var id int64
 			if err := tx.QueryRowContext(ctx, `INSERT INTO login_failures (key, at) VALUES ($1, $2) RETURNING id`,
 				k, ms(now)).Scan(&id); err != nil {
-				return internal("auth.recordAttempt", err)
+				return internalError("auth.recordAttempt", err)
 			}
 			att.ids = append(att.ids, id)
 		}
@@ -177,11 +202,11 @@ func (s *Service) recordAttempt(ctx context.Context, now time.Time, keys []strin
 func (a *attempt) forget(ctx context.Context, tx *db.Tx, email string) error {
 	for _, id := range a.ids {
 		if _, err := tx.ExecContext(ctx, `DELETE FROM login_failures WHERE id = $1`, id); err != nil {
-			return internal("auth.forget", err)
+			return internalError("auth.forget", err)
 		}
 	}
 	if _, err := tx.ExecContext(ctx, `DELETE FROM login_failures WHERE key = $1`, "email:"+email); err != nil {
-		return internal("auth.forget", err)
+		return internalError("auth.forget", err)
 	}
 	return nil
 }
@@ -241,7 +266,7 @@ func (s *Service) Login(ctx context.Context, email, password, ip, userAgent stri
 		`SELECT `+userColumns+`, password_hash FROM users WHERE email = $1`, email), &hash)
 	found := err == nil
 	if err != nil && !errors.Is(err, sql.ErrNoRows) {
-		return "", nil, nil, internal("auth.Login", err)
+		return "", nil, nil, internalError("auth.Login", err)
 	}
 	against := hash
 	if !found || len(password) > maxPasswordBytes {
@@ -252,7 +277,7 @@ func (s *Service) Login(ctx context.Context, email, password, ip, userAgent stri
 	}
 	match, err := s.verifyPassword(ctx, password, against)
 	if err != nil {
-		return "", nil, nil, internal("auth.Login", err)
+		return "", nil, nil, internalError("auth.Login", err)
 	}
 	match = match && found && against == hash
 
@@ -293,7 +318,7 @@ func (s *Service) Login(ctx context.Context, email, password, ip, userAgent stri
 	var rehash string
 	if needsRehash(hash, s.opts.Hash) {
 		if rehash, err = s.hashPassword(ctx, password); err != nil {
-			return "", nil, nil, internal("auth.Login", err)
+			return "", nil, nil, internalError("auth.Login", err)
 		}
 	}
 
@@ -313,12 +338,12 @@ func (s *Service) Login(ctx context.Context, email, password, ip, userAgent stri
 			(id_hash, user_id, csrf_token, created_at, last_seen_at, expires_at, ip, user_agent)
 			VALUES ($1, $2, $3, $4, $4, $5, $6, $7)`,
 			sess.ID, u.ID, sess.CSRFToken, ms(now), ms(sess.ExpiresAt), ip, userAgent); err != nil {
-			return internal("auth.Login", err)
+			return internalError("auth.Login", err)
 		}
 		if rehash != "" {
 			if _, err := tx.ExecContext(ctx, `UPDATE users SET password_hash = $1 WHERE id = $2 AND password_hash = $3`,
 				rehash, u.ID, hash); err != nil {
-				return internal("auth.Login", err)
+				return internalError("auth.Login", err)
 			}
 		}
 		return auditTx(ctx, tx, now, userActor, ActionLoginOK, TargetSession, sess.ID[:16],
@@ -364,7 +389,7 @@ func (s *Service) LookupSession(ctx context.Context, token string) (*Session, *U
 		return nil, nil, Principal{}, errNoSession
 	}
 	if err != nil {
-		return nil, nil, Principal{}, internal("auth.LookupSession", err)
+		return nil, nil, Principal{}, internalError("auth.LookupSession", err)
 	}
 	sess.ID, sess.UserID = id, u.ID
 	sess.CreatedAt, sess.LastSeenAt, sess.ExpiresAt = fromMS(created), fromMS(lastSeen), fromMS(expires)
@@ -415,13 +440,13 @@ func (s *Service) Logout(ctx context.Context, token string) error {
 			return nil
 		}
 		if err != nil {
-			return internal("auth.Logout", err)
+			return internalError("auth.Logout", err)
 		}
 		a := actor{Type: string(PrincipalUser), ID: userID}
 		if p, ok := PrincipalFrom(ctx); ok && p.Kind == PrincipalUser && p.ID == userID {
 			a = actorOfPrincipal(p)
 		} else if err := tx.QueryRowContext(ctx, `SELECT email FROM users WHERE id = $1`, userID).Scan(&a.Label); err != nil {
-			return internal("auth.Logout", err)
+			return internalError("auth.Logout", err)
 		}
 		return auditTx(ctx, tx, s.now(), a, ActionLogout, TargetSession, id[:16], nil)
 	})

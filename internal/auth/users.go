@@ -10,6 +10,8 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"golang.org/x/text/language"
+
 	"github.com/kizuna-oss/kizuna"
 	"github.com/kizuna-oss/kizuna/internal/db"
 )
@@ -120,7 +122,7 @@ func (s *Service) CreateUser(ctx context.Context, email, name, password string, 
 	}
 	hash, err := s.hashPassword(ctx, password)
 	if err != nil {
-		return nil, internal("auth.CreateUser", err)
+		return nil, internalError("auth.CreateUser", err)
 	}
 	var u *User
 	err = s.db.WriteTx(ctx, func(tx *db.Tx) error {
@@ -135,7 +137,7 @@ func (s *Service) CreateUser(ctx context.Context, email, name, password string, 
 				return &kizuna.Error{Code: kizuna.ECONFLICT, Field: "email",
 					Message: "a user with the email " + email + " already exists"}
 			}
-			return internal("auth.CreateUser", err)
+			return internalError("auth.CreateUser", err)
 		}
 		return s.AuditTx(ctx, tx, ActionUserCreated, TargetUser, strconv.FormatInt(u.ID, 10),
 			map[string]any{"email": email, "role": string(role)})
@@ -159,7 +161,24 @@ func (s *Service) GetUser(ctx context.Context, id int64) (*User, error) {
 		return nil, userNotFound(id)
 	}
 	if err != nil {
-		return nil, internal("auth.GetUser", err)
+		return nil, internalError("auth.GetUser", err)
+	}
+	return u, nil
+}
+
+// UserByEmail returns the user with that email (in any case).
+// ENOTFOUND if there is none. [users.manage]
+func (s *Service) UserByEmail(ctx context.Context, email string) (*User, error) {
+	if err := Require(ctx, PermUsersManage); err != nil {
+		return nil, err
+	}
+	email = NormalizeEmail(email)
+	u, err := scanUser(s.db.Reader().QueryRowContext(ctx, `SELECT `+userColumns+` FROM users WHERE email = $1`, email))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, &kizuna.Error{Code: kizuna.ENOTFOUND, Field: "email", Message: "no user has the email " + email}
+	}
+	if err != nil {
+		return nil, internalError("auth.UserByEmail", err)
 	}
 	return u, nil
 }
@@ -172,19 +191,19 @@ func (s *Service) ListUsers(ctx context.Context) ([]User, error) {
 	}
 	rows, err := s.db.Reader().QueryContext(ctx, `SELECT `+userColumns+` FROM users ORDER BY email`)
 	if err != nil {
-		return nil, internal("auth.ListUsers", err)
+		return nil, internalError("auth.ListUsers", err)
 	}
 	defer rows.Close()
 	users := []User{}
 	for rows.Next() {
 		u, err := scanUser(rows)
 		if err != nil {
-			return nil, internal("auth.ListUsers", err)
+			return nil, internalError("auth.ListUsers", err)
 		}
 		users = append(users, *u)
 	}
 	if err := rows.Err(); err != nil {
-		return nil, internal("auth.ListUsers", err)
+		return nil, internalError("auth.ListUsers", err)
 	}
 	return users, nil
 }
@@ -201,7 +220,7 @@ func lockUser(ctx context.Context, tx *db.Tx, id int64) (*User, string, error) {
 		return nil, "", userNotFound(id)
 	}
 	if err != nil {
-		return nil, "", internal("auth.lockUser", err)
+		return nil, "", internalError("auth.lockUser", err)
 	}
 	return u, hash, nil
 }
@@ -219,21 +238,21 @@ func checkNotLastAdmin(ctx context.Context, tx *db.Tx, u *User) error {
 	rows, err := tx.QueryContext(ctx, `UPDATE users SET id = id
 		WHERE role = $1 AND disabled_at IS NULL RETURNING id`, string(RoleAdmin))
 	if err != nil {
-		return internal("auth.checkNotLastAdmin", err)
+		return internalError("auth.checkNotLastAdmin", err)
 	}
 	defer rows.Close()
 	others := 0
 	for rows.Next() {
 		var id int64
 		if err := rows.Scan(&id); err != nil {
-			return internal("auth.checkNotLastAdmin", err)
+			return internalError("auth.checkNotLastAdmin", err)
 		}
 		if id != u.ID {
 			others++
 		}
 	}
 	if err := rows.Err(); err != nil {
-		return internal("auth.checkNotLastAdmin", err)
+		return internalError("auth.checkNotLastAdmin", err)
 	}
 	if others == 0 {
 		return kizuna.Errorf(kizuna.ECONFLICT, "%s is the last enabled admin; make another user admin first", u.Email)
@@ -245,7 +264,7 @@ func checkNotLastAdmin(ctx context.Context, tx *db.Tx, u *User) error {
 func killSessions(ctx context.Context, tx *db.Tx, userID int64) (int64, error) {
 	res, err := tx.ExecContext(ctx, `DELETE FROM sessions WHERE user_id = $1`, userID)
 	if err != nil {
-		return 0, internal("auth.killSessions", err)
+		return 0, internalError("auth.killSessions", err)
 	}
 	n, _ := res.RowsAffected()
 	return n, nil
@@ -279,7 +298,7 @@ func (s *Service) SetRole(ctx context.Context, userID int64, role Role) (*User, 
 		now := s.now()
 		if _, err := tx.ExecContext(ctx, `UPDATE users SET role = $1, updated_at = $2 WHERE id = $3`,
 			string(role), ms(now), userID); err != nil {
-			return internal("auth.SetRole", err)
+			return internalError("auth.SetRole", err)
 		}
 		killed, err := killSessions(ctx, tx, userID)
 		if err != nil {
@@ -331,7 +350,7 @@ func (s *Service) setDisabled(ctx context.Context, userID int64, disable bool) e
 			action = ActionUserDisabled
 			if _, err := tx.ExecContext(ctx, `UPDATE users SET disabled_at = $1, updated_at = $1 WHERE id = $2`,
 				now, userID); err != nil {
-				return internal("auth.DisableUser", err)
+				return internalError("auth.DisableUser", err)
 			}
 			killed, err := killSessions(ctx, tx, userID)
 			if err != nil {
@@ -340,7 +359,7 @@ func (s *Service) setDisabled(ctx context.Context, userID int64, disable bool) e
 			detail["sessions_ended"] = killed
 		} else if _, err := tx.ExecContext(ctx, `UPDATE users SET disabled_at = NULL, updated_at = $1 WHERE id = $2`,
 			now, userID); err != nil {
-			return internal("auth.EnableUser", err)
+			return internalError("auth.EnableUser", err)
 		}
 		return s.AuditTx(ctx, tx, action, TargetUser, strconv.FormatInt(userID, 10), detail)
 	})
@@ -356,7 +375,7 @@ func (s *Service) setDisabled(ctx context.Context, userID int64, disable bool) e
 func (s *Service) ChangePassword(ctx context.Context, userID int64, current, next string) error {
 	p, ok := PrincipalFrom(ctx)
 	if !ok {
-		return Require(ctx, PermUsersManage) // EUNAUTHORIZED
+		return &kizuna.Error{Code: kizuna.EUNAUTHORIZED, Message: "authentication required"}
 	}
 	if p.Kind != PrincipalUser || p.ID != userID {
 		return &kizuna.Error{Code: kizuna.EFORBIDDEN, Message: "you can only change your own password"}
@@ -368,7 +387,7 @@ func (s *Service) ChangePassword(ctx context.Context, userID int64, current, nex
 	if err := CheckPassword("new_password", next, u.Email); err != nil {
 		return err
 	}
-	if current == next {
+	if string(normalizePassword(current)) == string(normalizePassword(next)) {
 		return kizuna.FieldError("new_password", "the new password must differ from the current one")
 	}
 	now := s.now()
@@ -387,11 +406,11 @@ func (s *Service) ChangePassword(ctx context.Context, userID int64, current, nex
 	}
 	var hash string
 	if err := s.db.Reader().QueryRowContext(ctx, `SELECT password_hash FROM users WHERE id = $1`, userID).Scan(&hash); err != nil {
-		return internal("auth.ChangePassword", err)
+		return internalError("auth.ChangePassword", err)
 	}
 	match, err := s.verifyPassword(ctx, current, hash)
 	if err != nil {
-		return internal("auth.ChangePassword", err)
+		return internalError("auth.ChangePassword", err)
 	}
 	if !match {
 		if err := s.Audit(ctx, ActionLoginFailed, TargetUser, target,
@@ -402,7 +421,7 @@ func (s *Service) ChangePassword(ctx context.Context, userID int64, current, nex
 	}
 	newHash, err := s.hashPassword(ctx, next)
 	if err != nil {
-		return internal("auth.ChangePassword", err)
+		return internalError("auth.ChangePassword", err)
 	}
 	return s.db.WriteTx(ctx, func(tx *db.Tx) error {
 		if err := att.forget(ctx, tx, u.Email); err != nil {
@@ -428,7 +447,7 @@ func (s *Service) SetPassword(ctx context.Context, userID int64, password string
 	}
 	hash, err := s.hashPassword(ctx, password)
 	if err != nil {
-		return internal("auth.SetPassword", err)
+		return internalError("auth.SetPassword", err)
 	}
 	return s.db.WriteTx(ctx, func(tx *db.Tx) error {
 		return s.storePassword(ctx, tx, u, hash, "admin")
@@ -440,7 +459,7 @@ func (s *Service) storePassword(ctx context.Context, tx *db.Tx, u *User, hash, b
 	res, err := tx.ExecContext(ctx, `UPDATE users SET password_hash = $1, password_changed_at = $2, updated_at = $2
 		WHERE id = $3`, hash, now, u.ID)
 	if err != nil {
-		return internal("auth.storePassword", err)
+		return internalError("auth.storePassword", err)
 	}
 	if n, _ := res.RowsAffected(); n == 0 {
 		return userNotFound(u.ID)
@@ -451,4 +470,37 @@ func (s *Service) storePassword(ctx context.Context, tx *db.Tx, u *User, hash, b
 	}
 	return s.AuditTx(ctx, tx, ActionPasswordChanged, TargetUser, strconv.FormatInt(u.ID, 10),
 		map[string]any{"email": u.Email, "by": by, "sessions_ended": killed})
+}
+
+// SetLocale sets the language a user sees the UI in: a BCP 47 tag such as
+// "ja" or "en", stored in canonical form, or "" to follow the browser's
+// Accept-Language. Users may set their own; anyone else's needs
+// [users.manage]. EINVALID (field locale) for a malformed tag, ENOTFOUND
+// for an unknown user. LookupSession then gives the locale in
+// Principal.Locale.
+func (s *Service) SetLocale(ctx context.Context, userID int64, locale string) error {
+	if p, ok := PrincipalFrom(ctx); !ok || p.Kind != PrincipalUser || p.ID != userID {
+		if err := Require(ctx, PermUsersManage); err != nil {
+			return err
+		}
+	}
+	locale = strings.TrimSpace(locale)
+	if locale != "" {
+		tag, err := language.Parse(locale)
+		if err != nil || len(locale) > 35 {
+			return kizuna.FieldError("locale", "%q is not a language tag (e.g. ja, en)", locale)
+		}
+		locale = tag.String()
+	}
+	return s.db.WriteTx(ctx, func(tx *db.Tx) error {
+		res, err := tx.ExecContext(ctx, `UPDATE users SET locale = $1, updated_at = $2 WHERE id = $3`,
+			locale, ms(s.now()), userID)
+		if err != nil {
+			return internalError("auth.SetLocale", err)
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return userNotFound(userID)
+		}
+		return nil
+	})
 }

@@ -330,7 +330,8 @@ func (m *Message) resolveRequest(source string) customer.Resolve {
 			Type string `json:"type"`
 		} `json:"externalIds"`
 	}
-	if len(m.Context) > 0 {
+	// Most contexts carry neither (library, ip, userAgent): skip decoding.
+	if len(m.Context) > 0 && (bytes.Contains(m.Context, []byte(`"traits"`)) || bytes.Contains(m.Context, []byte(`"externalIds"`))) {
 		_ = json.Unmarshal(m.Context, &ctx)
 	}
 	if traits == nil && m.Type == TypeIdentify {

@@ -55,6 +55,10 @@ CREATE TABLE audit_log (
     ip          TEXT NOT NULL DEFAULT ''
 );
 CREATE INDEX audit_log_at ON audit_log(at);
+-- The settings page filters by action, actor or target, newest first.
+CREATE INDEX audit_log_action ON audit_log(action, id);
+CREATE INDEX audit_log_actor ON audit_log(actor_label, id);
+CREATE INDEX audit_log_target ON audit_log(target_type, target_id, id);
 
 -- Failed logins per key (an email or an IP) in a sliding window, in the
 -- database so throttling holds across nodes.

@@ -1,0 +1,117 @@
+package db
+
+import (
+	"context"
+	"database/sql"
+	"strconv"
+	"strings"
+	"sync"
+)
+
+// SQLite treats $1 … $N as named parameters and finds each one's name by a
+// linear scan, so binding a statement with thousands of them (a multi-row
+// INSERT) is quadratic: 400 rows × 12 columns ran at 4,000 rows/s instead
+// of 110,000. Anonymous ? parameters bind in constant time. The SQL text
+// stays portable ($N everywhere); on SQLite a write transaction rewrites
+// statements whose $N appear exactly once each, in order 1…N, to ?.
+
+var rebound sync.Map // SQL text → SQLite text
+
+func rebindSQLite(q string) string {
+	if v, ok := rebound.Load(q); ok {
+		return v.(string)
+	}
+	out := rebind(q)
+	rebound.Store(q, out)
+	return out
+}
+
+// rebind returns q with $1…$N replaced by ?, or q unchanged when the
+// parameters are not used once each in ascending order or when a $ stands
+// inside a quoted string, identifier or comment.
+func rebind(q string) string {
+	buf := make([]byte, 0, len(q))
+	next := 1
+	var quote byte
+	for i := 0; i < len(q); i++ {
+		c := q[i]
+		if quote != 0 {
+			if c == quote {
+				quote = 0
+			}
+			buf = append(buf, c)
+			continue
+		}
+		// Comments are copied verbatim: an apostrophe in "-- the
+		// customer's" must not start a string.
+		if c == '-' && i+1 < len(q) && q[i+1] == '-' {
+			end := strings.IndexByte(q[i:], '\n')
+			if end < 0 {
+				end = len(q) - i
+			}
+			buf = append(buf, q[i:i+end]...)
+			i += end - 1
+			continue
+		}
+		if c == '/' && i+1 < len(q) && q[i+1] == '*' {
+			end := strings.Index(q[i+2:], "*/")
+			if end < 0 {
+				return q
+			}
+			buf = append(buf, q[i:i+2+end+2]...)
+			i += 2 + end + 1
+			continue
+		}
+		switch c {
+		case '\'', '"', '`':
+			quote = c
+			buf = append(buf, c)
+			continue
+		case '$':
+			j := i + 1
+			for j < len(q) && q[j] >= '0' && q[j] <= '9' {
+				j++
+			}
+			if j == i+1 {
+				return q
+			}
+			n, err := strconv.Atoi(q[i+1 : j])
+			if err != nil || n != next {
+				return q
+			}
+			next++
+			buf = append(buf, '?')
+			i = j - 1
+			continue
+		}
+		buf = append(buf, c)
+	}
+	return string(buf)
+}
+
+func (tx *Tx) sql(q string) string {
+	if tx.Dialect == SQLite {
+		return rebindSQLite(q)
+	}
+	return q
+}
+
+// ExecContext runs a statement in the transaction.
+func (tx *Tx) ExecContext(ctx context.Context, q string, args ...any) (sql.Result, error) {
+	return tx.Tx.ExecContext(ctx, tx.sql(q), args...)
+}
+
+// QueryContext runs a query in the transaction.
+func (tx *Tx) QueryContext(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
+	return tx.Tx.QueryContext(ctx, tx.sql(q), args...)
+}
+
+// QueryRowContext runs a one-row query in the transaction.
+func (tx *Tx) QueryRowContext(ctx context.Context, q string, args ...any) *sql.Row {
+	return tx.Tx.QueryRowContext(ctx, tx.sql(q), args...)
+}
+
+// PrepareContext prepares a statement for use in the transaction.
+func (tx *Tx) PrepareContext(ctx context.Context, q string) (*sql.Stmt, error) {
+	return tx.Tx.PrepareContext(ctx, tx.sql(q))
+}
