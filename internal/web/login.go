@@ -93,8 +93,8 @@ func (s *Server) handleLocaleSwitch(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	st := state(r)
-	if ls, ok := s.cfg.Accounts.(localeSetter); ok && st.Principal != nil && st.Session != nil {
-		if err := ls.SetLocale(r.Context(), st.Principal.ID, loc); err != nil {
+	if st.Principal != nil && st.Session != nil {
+		if err := s.cfg.Accounts.SetLocale(r.Context(), st.Principal.ID, loc); err != nil {
 			s.pageError(w, r, err)
 			return
 		}

@@ -43,6 +43,9 @@ type Accounts interface {
 	// AuthenticateAPIKey returns the principal of an API key secret, or
 	// EUNAUTHORIZED (unknown, revoked, or a write key).
 	AuthenticateAPIKey(ctx context.Context, secret string) (auth.Principal, error)
+	// SetLocale stores a user's language choice (their own, or anyone's
+	// with users.manage).
+	SetLocale(ctx context.Context, userID int64, locale string) error
 
 	CreateUser(ctx context.Context, email, name, password string, role auth.Role) (*auth.User, error)
 	ListUsers(ctx context.Context) ([]auth.User, error)
@@ -59,12 +62,6 @@ type Accounts interface {
 }
 
 var _ Accounts = (*auth.Service)(nil)
-
-// localeSetter is implemented by account services that store a user's
-// language choice; without it the choice lives in a cookie only.
-type localeSetter interface {
-	SetLocale(ctx context.Context, userID int64, locale string) error
-}
 
 // NewUser is the input for creating an account (API and form).
 type NewUser struct {

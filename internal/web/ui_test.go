@@ -484,9 +484,21 @@ func TestLocaleSwitch(t *testing.T) {
 	if body := h.serve(r).Body.String(); !strings.Contains(body, "Kizuna にログイン") {
 		t.Fatal("the switch does not win over Accept-Language")
 	}
+	// A signed-in user's choice is stored in their settings, so it follows
+	// them to another browser.
 	w = h.serve(h.request("POST", "/locale", "agent", "locale=ja&return=https%3A%2F%2Fevil.example", false))
 	if w.Header().Get("Location") != "/" {
 		t.Fatalf("open redirect via return: %q", w.Header().Get("Location"))
+	}
+	_, u, _, err := h.accounts.LookupSession(context.Background(), h.creds["agent"].token)
+	if err != nil || u.Locale != "ja" {
+		t.Fatalf("user's locale not saved: %v %+v", err, u)
+	}
+	r = httptest.NewRequest("GET", "/customers", nil)
+	r.Header.Set("Accept-Language", "en")
+	r.AddCookie(&http.Cookie{Name: sessionCookie, Value: h.creds["agent"].token})
+	if body := h.serve(r).Body.String(); !strings.Contains(body, "顧客一覧") {
+		t.Fatal("the user's setting does not win over Accept-Language")
 	}
 	if w := h.serve(h.request("POST", "/locale", "anon", "locale=fr", false)); w.Code != 400 {
 		t.Fatalf("unsupported locale: %d", w.Code)
