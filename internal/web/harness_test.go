@@ -16,7 +16,9 @@ import (
 	"time"
 
 	"github.com/kizuna-oss/kizuna/internal/auth"
+	"github.com/kizuna-oss/kizuna/internal/customer"
 	"github.com/kizuna-oss/kizuna/internal/db"
+	"github.com/kizuna-oss/kizuna/internal/ingest"
 )
 
 const (
@@ -26,11 +28,12 @@ const (
 
 // who names a caller in tests: "anon", a role name (a signed-in user of
 // that role) or "key:<role>" (an API key with that role).
-var everyone = []string{"anon", "viewer", "agent", "manager", "admin", "key:viewer", "key:agent", "key:manager", "key:admin"}
+var everyone = []string{"anon", "viewer", "agent", "manager", "admin", "key:viewer", "key:agent", "key:manager", "key:admin", "writekey"}
 
 type cred struct {
 	token, csrf string // session
-	secret      string // API key
+	secret      string // API key (Bearer)
+	basic       string // write key (HTTP Basic user name)
 	role        auth.Role
 }
 
@@ -103,6 +106,7 @@ func buildSeed() (s seed) {
 		return s
 	}
 	s.writeKey, s.writeSecret = wk.ID, wsecret
+	s.creds["writekey"] = cred{basic: wsecret}
 	return s
 }
 
@@ -112,6 +116,7 @@ type harness struct {
 	db        *db.DB
 	accounts  *auth.Service
 	customers *fakeCustomers
+	ingest    http.Handler // the real Segment tracking API over this database
 	creds     map[string]cred
 	userIDs   map[auth.Role]int64
 	writeKey  int64
@@ -139,13 +144,17 @@ func newHarness(t *testing.T) *harness {
 	}
 	t.Cleanup(func() { d.Close() })
 	h := &harness{t: t, db: d, customers: newFakeCustomers(), creds: theSeed.creds, userIDs: theSeed.userIDs, writeKey: theSeed.writeKey}
-	h.accounts = auth.NewService(d, auth.Options{Hash: auth.TestHashParams, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
+	h.accounts = auth.NewService(d, auth.Options{Hash: auth.TestHashParams, Logger: quiet})
+	writer := ingest.NewWriter(d, customer.NewService(d), ingest.WriterConfig{Logger: quiet})
+	t.Cleanup(writer.Close)
+	h.ingest = ingest.NewHandler(h.accounts, writer, nil, quiet)
 	h.srv = New(h.config())
 	return h
 }
 
 func (h *harness) config() Config {
-	return Config{Customers: h.customers, Accounts: h.accounts, DB: h.db, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
+	return Config{Customers: h.customers, Accounts: h.accounts, DB: h.db, Ingest: h.ingest, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
 		Now: func() time.Time { return testNow }}
 }
 
@@ -185,6 +194,9 @@ func (h *harness) request(method, target, who string, body string, isJSON bool) 
 	}
 	if c.secret != "" {
 		r.Header.Set("Authorization", "Bearer "+c.secret)
+	}
+	if c.basic != "" {
+		r.SetBasicAuth(c.basic, "")
 	}
 	return r
 }

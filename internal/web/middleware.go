@@ -6,6 +6,7 @@ import (
 	"crypto/subtle"
 	"encoding/base64"
 	"errors"
+	"log/slog"
 	"net"
 	"net/http"
 	"net/url"
@@ -144,8 +145,15 @@ func (s *Server) instrument(pattern string, h http.Handler) http.Handler {
 		if sw.status == 0 {
 			sw.status = http.StatusOK
 		}
+		took := time.Since(start)
 		s.requests.WithLabelValues(pattern, r.Method, strconv.Itoa(sw.status)).Inc()
-		s.latency.WithLabelValues(pattern, r.Method).Observe(time.Since(start).Seconds())
+		s.latency.WithLabelValues(pattern, r.Method).Observe(took.Seconds())
+		// The access log is debug-level: metrics carry the volume, and a
+		// busy ingestion endpoint would drown everything else.
+		if s.log.Enabled(r.Context(), slog.LevelDebug) {
+			s.log.LogAttrs(r.Context(), slog.LevelDebug, "request", slog.String("method", r.Method), slog.String("route", pattern),
+				slog.String("path", r.URL.Path), slog.Int("status", sw.status), slog.Duration("took", took), slog.String("ip", s.clientIP(r)))
+		}
 	})
 }
 
@@ -153,6 +161,9 @@ func (s *Server) instrument(pattern string, h http.Handler) http.Handler {
 // authentication, locale, CSRF.
 func (s *Server) wrap(rt route) http.Handler {
 	h := http.Handler(rt.Handler)
+	if rt.Access == writeKey {
+		return s.instrument(rt.Pattern, h)
+	}
 	unsafe := rt.Method != http.MethodGet && rt.Method != http.MethodHead
 	h = s.authenticate(rt, unsafe, h)
 	limit := int64(maxFormBody)

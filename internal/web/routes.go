@@ -18,9 +18,14 @@ const (
 	// api routes are JSON for API keys (Authorization: Bearer) or a session
 	// cookie plus X-CSRF-Token; without either they answer 401.
 	api
+	// writeKey routes are the Segment tracking API: the handler checks the
+	// write key (HTTP Basic, the key as user name) and applies its own body
+	// limits, so the web middleware only measures them.
+	writeKey
 )
 
-// route is one entry of the HTTP surface. Perm documents what the service
+// route is one entry of the HTTP surface. An empty Method matches every
+// method (the handler answers 405 itself). Perm documents what the service
 // behind the handler requires (the service enforces it; the route × role
 // test proves every route answers as the policy says). An empty Perm on a
 // page or api route means any signed-in principal.
@@ -32,10 +37,9 @@ type route struct {
 	Handler http.HandlerFunc
 }
 
-// routeTable is the whole HTTP surface of Kizuna, except the ingestion API
-// mounted at /v1/ (Config.Ingest), which authenticates with write keys.
+// routeTable is the whole HTTP surface of Kizuna.
 func (s *Server) routeTable() []route {
-	return []route{
+	routes := []route{
 		// Operations.
 		{"GET", "/healthz", public, "", s.handleHealthz},
 		{"GET", "/readyz", public, "", s.handleReadyz},
@@ -90,4 +94,10 @@ func (s *Server) routeTable() []route {
 		{"POST", "/api/v1/keys/{id}/revoke", api, auth.PermKeysManage, s.apiKeyRevoke},
 		{"GET", "/api/v1/audit", api, auth.PermAuditRead, s.apiAuditList},
 	}
+	if s.cfg.Ingest != nil {
+		// Segment HTTP Tracking API: /v1/track, /v1/identify, /v1/page,
+		// /v1/screen, /v1/group, /v1/alias, /v1/batch.
+		routes = append(routes, route{"", "/v1/", writeKey, auth.PermIngest, s.cfg.Ingest.ServeHTTP})
+	}
+	return routes
 }

@@ -15,6 +15,7 @@ import (
 	"io/fs"
 	"log/slog"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -93,10 +94,7 @@ func New(cfg Config) *Server {
 	s.pages = parseTemplates(s.funcs())
 	s.routes = s.routeTable()
 	for _, rt := range s.routes {
-		s.mux.Handle(rt.Method+" "+rt.Pattern, s.wrap(rt))
-	}
-	if cfg.Ingest != nil {
-		s.mux.Handle("/v1/", s.instrument("/v1/", cfg.Ingest))
+		s.mux.Handle(strings.TrimSpace(rt.Method+" "+rt.Pattern), s.wrap(rt))
 	}
 	s.mux.Handle("/", s.instrument("notfound", http.HandlerFunc(s.notFound)))
 	return s
