@@ -195,8 +195,12 @@ func (p *Printer) Number(n int64) string { return p.p.Sprintf("%d", n) }
 
 // Money formats an amount in minor units of the ISO 4217 currency code,
 // with the currency's own number of decimals: ¥123,456 (JPY has none),
-// £1,234.50, -$3.20. An unknown code is shown after the number.
+// £1,234.50, -$3.20. An unknown code is shown after the number; no code,
+// just the number.
 func (p *Printer) Money(minor int64, code string) string {
+	if code == "" {
+		return p.Number(minor) // nothing sold yet: no currency to speak of
+	}
 	unit, err := currency.ParseISO(code)
 	if err != nil {
 		return p.Number(minor) + " " + code

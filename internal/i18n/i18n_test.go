@@ -91,6 +91,8 @@ func TestMoney(t *testing.T) {
 		{ja, 123450, "GBP", "£1,234.50"},
 		{en, 0, "EUR", "€0.00"},
 		{en, 1200, "XYZ", "1,200 XYZ"},
+		{en, 0, "", "0"},
+		{ja, 1500, "CHF", "CHF 15.00"},
 	}
 	for _, c := range cases {
 		if got := c.p.Money(c.minor, c.code); got != c.want {
