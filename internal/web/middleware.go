@@ -232,6 +232,14 @@ func (s *Server) authenticate(rt route, unsafe bool, next http.Handler) http.Han
 			return
 		}
 
+		if unsafe && rt.Access != api {
+			// Read the form now, so that an over-long body is reported as
+			// such rather than as a missing CSRF token.
+			if err := r.ParseForm(); err != nil {
+				s.fail(rt, w, r, err)
+				return
+			}
+		}
 		if unsafe && !sameOrigin(r) {
 			s.fail(rt, w, r, &kizuna.Error{Code: kizuna.EFORBIDDEN, Message: "cross-origin request refused"})
 			return

@@ -9,6 +9,7 @@ import (
 	"io/fs"
 	"net/http"
 	"net/url"
+	"sort"
 	"strconv"
 	"strings"
 
@@ -164,6 +165,16 @@ func (s *Server) pageError(w http.ResponseWriter, r *http.Request, err error) {
 }
 
 func (s *Server) notFound(w http.ResponseWriter, r *http.Request) {
+	if allow := s.allowedMethods(r); len(allow) > 0 {
+		w.Header().Set("Allow", strings.Join(allow, ", "))
+		err := &kizuna.Error{Code: "method_not_allowed", Message: r.Method + " is not allowed here; use " + strings.Join(allow, " or ")}
+		if strings.HasPrefix(r.URL.Path, "/api/") {
+			s.writeJSON(w, http.StatusMethodNotAllowed, apiErrorBody{Error: apiErrorDetail{Code: err.Code, Message: err.Message}})
+			return
+		}
+		http.Error(w, err.Message, http.StatusMethodNotAllowed)
+		return
+	}
 	if strings.HasPrefix(r.URL.Path, "/api/") {
 		s.apiError(w, r, &kizuna.Error{Code: kizuna.ENOTFOUND, Message: "no such API route: " + r.Method + " " + r.URL.Path})
 		return
@@ -172,6 +183,26 @@ func (s *Server) notFound(w http.ResponseWriter, r *http.Request) {
 	r = r.WithContext(contextWithState(r, st))
 	s.setLocale(st, r)
 	s.pageError(w, r, &kizuna.Error{Code: kizuna.ENOTFOUND, Message: "no such page"})
+}
+
+// allowedMethods lists the methods routes.go serves at r's path, for a
+// 405 with an Allow header instead of a misleading 404.
+func (s *Server) allowedMethods(r *http.Request) []string {
+	var allow []string
+	seen := map[string]bool{}
+	for _, rt := range s.routes {
+		if rt.Method == "" || seen[rt.Method] || rt.Method == r.Method {
+			continue
+		}
+		probe := r.Clone(r.Context())
+		probe.Method = rt.Method
+		if _, pattern := s.mux.Handler(probe); pattern != "/" && pattern != "" {
+			seen[rt.Method] = true
+			allow = append(allow, rt.Method)
+		}
+	}
+	sort.Strings(allow)
+	return allow
 }
 
 // renderWithError shows a form page again with the error beside the form

@@ -314,6 +314,14 @@ func TestAPIErrors(t *testing.T) {
 	check(h.get("/api/v1/customers?lifecycle_stage=x", "admin"), 400, kizuna.EINVALID, "lifecycle_stage")
 	check(h.get("/api/v1/customers/42", "admin"), 404, kizuna.ENOTFOUND, "")
 	check(h.get("/api/v1/nope", "admin"), 404, kizuna.ENOTFOUND, "")
+	w0 := h.serve(h.request("DELETE", "/api/v1/customers/1", "admin", "", true))
+	if w0.Code != http.StatusMethodNotAllowed || w0.Header().Get("Allow") != "GET, PATCH" || !strings.Contains(w0.Body.String(), `"code":"method_not_allowed"`) {
+		t.Errorf("DELETE on a customer: %d %q %s", w0.Code, w0.Header().Get("Allow"), w0.Body.String())
+	}
+	big0 := h.request("POST", "/customers/1", "admin", "family_name="+strings.Repeat("a", maxFormBody), false)
+	if w := h.serve(big0); w.Code != http.StatusRequestEntityTooLarge {
+		t.Errorf("over-long form: %d", w.Code)
+	}
 	check(h.serve(h.request("PATCH", "/api/v1/customers/1", "admin", `{"emial":"x"}`, true)), 400, kizuna.EINVALID, "emial")
 	check(h.serve(h.request("PATCH", "/api/v1/customers/1", "admin", `{"email":5}`, true)), 400, kizuna.EINVALID, "email")
 	check(h.serve(h.request("PATCH", "/api/v1/customers/1", "admin", `{`, true)), 400, kizuna.EINVALID, "")
