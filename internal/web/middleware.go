@@ -236,6 +236,10 @@ func (s *Server) authenticate(rt route, unsafe bool, next http.Handler) http.Han
 			// Read the form now, so that an over-long body is reported as
 			// such rather than as a missing CSRF token.
 			if err := r.ParseForm(); err != nil {
+				var mbe *http.MaxBytesError
+				if !errors.As(err, &mbe) {
+					err = &kizuna.Error{Code: kizuna.EINVALID, Message: "malformed form body", Err: err}
+				}
 				s.fail(rt, w, r, err)
 				return
 			}

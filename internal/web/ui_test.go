@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"io"
 	"io/fs"
 	"log/slog"
 	"net/http"
@@ -321,6 +322,11 @@ func TestAPIErrors(t *testing.T) {
 	big0 := h.request("POST", "/customers/1", "admin", "family_name="+strings.Repeat("a", maxFormBody), false)
 	if w := h.serve(big0); w.Code != http.StatusRequestEntityTooLarge {
 		t.Errorf("over-long form: %d", w.Code)
+	}
+	bad := h.request("POST", "/customers/1", "admin", "", false)
+	bad.Body = io.NopCloser(strings.NewReader("a=%zz"))
+	if w := h.serve(bad); w.Code != http.StatusBadRequest {
+		t.Errorf("malformed form: %d", w.Code)
 	}
 	check(h.serve(h.request("PATCH", "/api/v1/customers/1", "admin", `{"emial":"x"}`, true)), 400, kizuna.EINVALID, "emial")
 	check(h.serve(h.request("PATCH", "/api/v1/customers/1", "admin", `{"email":5}`, true)), 400, kizuna.EINVALID, "email")
