@@ -154,6 +154,32 @@ func TestTemplateKeysInCatalog(t *testing.T) {
 	}
 }
 
+// TestTemplatesHaveNoLiteralText: words on screen come from the catalogs,
+// never from the template text itself (which would show in one language
+// only).
+func TestTemplatesHaveNoLiteralText(t *testing.T) {
+	textNode := regexp.MustCompile(`>([^<{]*[\p{L}]{2,}[^<{]*)<`)
+	attr := regexp.MustCompile(`(?:placeholder|title|aria-label|alt)="([^"{]*\p{L}{2,}[^"{]*)"`)
+	allowed := map[string]bool{"JP": true} // a country code, the same in every language
+	err := fs.WalkDir(templateFS, "templates", func(p string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		b, _ := templateFS.ReadFile(p)
+		for _, re := range []*regexp.Regexp{textNode, attr} {
+			for _, m := range re.FindAllStringSubmatch(string(b), -1) {
+				if txt := strings.TrimSpace(m[1]); !allowed[txt] {
+					t.Errorf("%s: literal text %q; use the catalog", p, txt)
+				}
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
 func TestLoginFlow(t *testing.T) {
 	h := newHarness(t)
 	w := h.get("/customers/1", "anon")
