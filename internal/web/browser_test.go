@@ -191,17 +191,33 @@ func TestBrowserLoginAndCustomer360(t *testing.T) {
 		t.Errorf("dashboard title %q (%v)", title, err)
 	}
 	checkViolations("dashboard")
-	// KIZUNA_SCREENSHOTS=dir saves full-page PNGs of the pages, for people
-	// reviewing the UI.
+	// The language switch (a form button, no script) turns the UI Japanese.
+	step("switch to Japanese",
+		chromedp.Click(chromedp.CSS(`form.langswitch button[value="ja"]`)),
+		chromedp.WaitVisible(chromedp.CSS(`html[lang="ja"]`)),
+	)
+	if h1 := text("main h1"); h1 != "概要" {
+		t.Errorf("after switching to Japanese the heading is %q", h1)
+	}
+	checkViolations("Japanese dashboard")
+
+	// KIZUNA_SCREENSHOTS=dir saves full-page PNGs of the pages in both
+	// languages, for people reviewing the UI.
 	if dir := os.Getenv("KIZUNA_SCREENSHOTS"); dir != "" {
-		for name, u := range map[string]string{"dashboard": base + "/", "customers": base + "/customers", "customer": customerURL} {
-			step("screenshot "+name, chromedp.Navigate(u), chromedp.WaitVisible(chromedp.CSS("main")))
-			img, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
-			if err != nil {
-				t.Fatal(err)
-			}
-			if err := os.WriteFile(filepath.Join(dir, name+".png"), img, 0o644); err != nil {
-				t.Fatal(err)
+		// The page is Japanese now: English first, so each switch waits for
+		// a page in the other language rather than matching the old one.
+		for _, lang := range []string{"en", "ja"} {
+			step("language "+lang, chromedp.Navigate(base+"/"), chromedp.Click(chromedp.CSS(`form.langswitch button[value="`+lang+`"]`)),
+				chromedp.WaitVisible(chromedp.CSS(`html[lang="`+lang+`"]`)))
+			for name, u := range map[string]string{"dashboard": base + "/", "customers": base + "/customers", "customer": customerURL} {
+				step("screenshot "+name, chromedp.Navigate(u), chromedp.WaitVisible(chromedp.CSS("main")))
+				img, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
+				if err != nil {
+					t.Fatal(err)
+				}
+				if err := os.WriteFile(filepath.Join(dir, lang+"-"+name+".png"), img, 0o644); err != nil {
+					t.Fatal(err)
+				}
 			}
 		}
 	}
