@@ -212,7 +212,7 @@ func (s *Server) renderWithError(w http.ResponseWriter, r *http.Request, tmpl, t
 	err = s.classify(r, err)
 	code := kizuna.ErrorCode(err)
 	switch code {
-	case kizuna.EINVALID, kizuna.ECONFLICT, kizuna.ETOOLARGE:
+	case kizuna.EINVALID, kizuna.ECONFLICT, kizuna.ETOOLARGE, kizuna.ENOTFOUND:
 	default:
 		s.pageError(w, r, err)
 		return
