@@ -5,6 +5,7 @@ import (
 	"net/mail"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 	_ "time/tzdata" // time zones validate on hosts without a zoneinfo database
 	"unicode"
@@ -14,6 +15,7 @@ import (
 	"github.com/nyaruka/phonenumbers"
 	"golang.org/x/text/currency"
 	"golang.org/x/text/language"
+	"golang.org/x/text/language/display"
 	"golang.org/x/text/unicode/norm"
 )
 
@@ -261,18 +263,50 @@ func sortName(c *Customer) string {
 }
 
 // normalizeCountry returns an ISO 3166 alpha-2 code for a code (alpha-2,
-// alpha-3 or numeric) and ok=false for anything else.
+// alpha-3 or numeric) or a country's English or Japanese name ("United
+// Kingdom", "イギリス", as imports and forms write them), and ok=false
+// with the trimmed input for anything else.
 func normalizeCountry(s string) (string, bool) {
 	s = strings.TrimSpace(norm.NFKC.String(s))
 	if s == "" {
 		return "", false
 	}
-	r, err := language.ParseRegion(s)
-	if err != nil || !r.IsCountry() {
-		return s, false
+	if r, err := language.ParseRegion(s); err == nil && r.IsCountry() {
+		return r.Canonicalize().String(), true // UK → GB
 	}
-	return r.String(), true
+	if code, ok := countryNames()[strings.ToLower(s)]; ok {
+		return code, true
+	}
+	return s, false
 }
+
+// countryNames maps the lower-cased English and Japanese CLDR names of every
+// country, plus a few names data sets use that CLDR does not, to its code.
+var countryNames = sync.OnceValue(func() map[string]string {
+	m := map[string]string{}
+	en, ja := display.English.Regions(), display.Japanese.Regions()
+	for a := 'A'; a <= 'Z'; a++ {
+		for b := 'A'; b <= 'Z'; b++ {
+			r, err := language.ParseRegion(string([]rune{a, b}))
+			if err != nil || !r.IsCountry() || r.Canonicalize().String() != string([]rune{a, b}) {
+				continue
+			}
+			for _, n := range []string{en.Name(r), ja.Name(r)} {
+				if n != "" {
+					m[strings.ToLower(n)] = r.String()
+				}
+			}
+		}
+	}
+	// Spellings of the Online Retail data set and common English usage.
+	for name, code := range map[string]string{
+		"usa": "US", "eire": "IE", "rsa": "ZA", "czech republic": "CZ",
+		"korea": "KR", "south korea": "KR", "russia": "RU", "holland": "NL",
+	} {
+		m[name] = code
+	}
+	return m
+})
 
 // normalizeLocale returns the BCP 47 form of a locale ("ja_JP" → "ja-JP").
 func normalizeLocale(s string) (string, bool) {

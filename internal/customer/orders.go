@@ -260,9 +260,9 @@ func recordOrders(ctx context.Context, tx *db.Tx, in []OrderInput) error {
 			args = append(args, st.customerID, st.ref, st.source, st.currency, st.net, st.status(),
 				boolInt(st.hasSale), st.placedAt, ev, now, now)
 		}
-		rows, err := tx.QueryContext(ctx, `INSERT INTO orders (customer_id, order_ref, source, currency, total_minor, status,
-			has_sale, placed_at, event_id, created_at, updated_at) VALUES `+db.Rows(hi-lo, orderCols)+`
-			ON CONFLICT (order_ref) DO NOTHING RETURNING id, order_ref`, args...)
+		rows, err := tx.QueryContext(ctx, positional(tx.Dialect, `INSERT INTO orders (customer_id, order_ref, source, currency,
+			total_minor, status, has_sale, placed_at, event_id, created_at, updated_at) VALUES `+valuesRows(hi-lo, orderCols)+`
+			ON CONFLICT (order_ref) DO NOTHING RETURNING id, order_ref`), args...)
 		if err != nil {
 			return fmt.Errorf("record orders: %w", err)
 		}
@@ -304,8 +304,8 @@ func recordOrders(ctx context.Context, tx *db.Tx, in []OrderInput) error {
 		if rowsN == 0 {
 			return nil
 		}
-		_, err := tx.ExecContext(ctx, `INSERT INTO order_lines (order_id, kind, sku, name, quantity, unit_price_minor,
-			amount_minor, occurred_at, adjustment_key) VALUES `+db.Rows(rowsN, lineCols), args...)
+		_, err := tx.ExecContext(ctx, positional(tx.Dialect, `INSERT INTO order_lines (order_id, kind, sku, name, quantity,
+			unit_price_minor, amount_minor, occurred_at, adjustment_key) VALUES `+valuesRows(rowsN, lineCols)), args...)
 		args, rowsN = args[:0], 0
 		if err != nil {
 			return fmt.Errorf("record order lines: %w", err)
@@ -340,6 +340,7 @@ func recordOrders(ctx context.Context, tx *db.Tx, in []OrderInput) error {
 	for lo := 0; lo < len(updated); lo += chunk {
 		hi := min(lo+chunk, len(updated))
 		args := make([]any, 0, (hi-lo)*len(types)+1)
+		args = append(args, now)
 		for _, st := range updated[lo:hi] {
 			var ev any
 			if st.eventID != 0 {
@@ -347,11 +348,10 @@ func recordOrders(ctx context.Context, tx *db.Tx, in []OrderInput) error {
 			}
 			args = append(args, st.id, st.status(), boolInt(st.hasSale), st.placedAt, ev)
 		}
-		args = append(args, now)
-		if _, err := tx.ExecContext(ctx, `UPDATE orders SET status = v.column2, has_sale = v.column3, placed_at = v.column4,
-			event_id = COALESCE(v.column5, orders.event_id), updated_at = $`+strconv.Itoa(len(args))+`,
-			total_minor = (SELECT COALESCE(SUM(l.amount_minor), 0) FROM order_lines l WHERE l.order_id = orders.id)
-			FROM `+valuesTable(hi-lo, types)+` WHERE orders.id = v.column1`, args...); err != nil {
+		if _, err := tx.ExecContext(ctx, positional(tx.Dialect, `UPDATE orders SET updated_at = $1, status = v.column2,
+			has_sale = v.column3, placed_at = v.column4, event_id = COALESCE(v.column5, orders.event_id),
+			total_minor = (SELECT CAST(COALESCE(SUM(l.amount_minor), 0) AS BIGINT) FROM order_lines l WHERE l.order_id = orders.id)
+			FROM `+valuesTable(2, hi-lo, types)+` WHERE orders.id = v.column1`), args...); err != nil {
 			return fmt.Errorf("record orders: update: %w", err)
 		}
 	}
@@ -377,10 +377,10 @@ func lookupOrders(ctx context.Context, tx *db.Tx, in []OrderInput) (map[string]*
 		for i, r := range refs[lo:hi] {
 			args[i] = r
 		}
-		rows, err := tx.QueryContext(ctx, `SELECT o.id, o.order_ref, o.customer_id, o.currency, o.status, o.has_sale,
+		rows, err := tx.QueryContext(ctx, positional(tx.Dialect, `SELECT o.id, o.order_ref, o.customer_id, o.currency, o.status, o.has_sale,
 			o.total_minor, o.placed_at, COALESCE(o.event_id, 0),
-			COALESCE((SELECT SUM(l.amount_minor) FROM order_lines l WHERE l.order_id = o.id AND l.kind = 'sale'), 0)
-			FROM orders o WHERE o.order_ref IN (`+db.Placeholders(1, hi-lo)+`)`, args...)
+			CAST(COALESCE((SELECT SUM(l.amount_minor) FROM order_lines l WHERE l.order_id = o.id AND l.kind = 'sale'), 0) AS BIGINT)
+			FROM orders o WHERE o.order_ref IN (`+db.Placeholders(1, hi-lo)+`)`), args...)
 		if err != nil {
 			return nil, fmt.Errorf("record orders: look up: %w", err)
 		}
@@ -414,8 +414,8 @@ func lookupOrders(ctx context.Context, tx *db.Tx, in []OrderInput) (map[string]*
 			ids[i] = st.id
 			byID[st.id] = st
 		}
-		krows, err := tx.QueryContext(ctx, `SELECT DISTINCT order_id, adjustment_key FROM order_lines
-			WHERE adjustment_key <> '' AND order_id IN (`+db.Placeholders(1, len(ids))+`)`, ids...)
+		krows, err := tx.QueryContext(ctx, positional(tx.Dialect, `SELECT DISTINCT order_id, adjustment_key FROM order_lines
+			WHERE adjustment_key <> '' AND order_id IN (`+db.Placeholders(1, len(ids))+`)`), ids...)
 		if err != nil {
 			return nil, fmt.Errorf("record orders: look up: %w", err)
 		}

@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"encoding/json"
 	"fmt"
-	"maps"
 	"time"
 
 	"github.com/kizuna-oss/kizuna/internal/auth"
@@ -62,6 +61,7 @@ type profile struct {
 	seen      int64 // the newest SeenAt of this batch, to move last_seen_at forward
 	dirty     bool  // fields or attributes changed
 	isNew     bool  // created by this batch: inserted whole, never updated
+	light     bool  // only id, parent and lastSeen are loaded (see loadLight)
 }
 
 func (p *profile) attributes() map[string]any {
@@ -133,9 +133,11 @@ type querier interface {
 	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
 }
 
-// loadProfiles reads the given profiles into into, chunked so no statement
-// exceeds db.MaxParams.
-func loadProfiles(ctx context.Context, q querier, ids []int64, into map[int64]*profile) error {
+// loadLight reads only what resolving a track needs — the profile's root
+// and last_seen_at — for the given profiles, leaving those already in into
+// alone. The hot path reads hundreds of profiles per batch and changes the
+// fields of few; those are then read whole (loadProfiles).
+func loadLight(ctx context.Context, q querier, d db.Dialect, ids []int64, into map[int64]*profile) error {
 	const chunk = 1000
 	for lo := 0; lo < len(ids); lo += chunk {
 		hi := min(lo+chunk, len(ids))
@@ -143,7 +145,43 @@ func loadProfiles(ctx context.Context, q querier, ids []int64, into map[int64]*p
 		for i, id := range ids[lo:hi] {
 			args[i] = id
 		}
-		rows, err := q.QueryContext(ctx, `SELECT `+customerCols+` FROM customers WHERE id IN (`+db.Placeholders(1, len(args))+`)`, args...)
+		rows, err := q.QueryContext(ctx, positional(d, `SELECT id, merged_into, last_seen_at FROM customers WHERE id IN (`+db.Placeholders(1, len(args))+`)`), args...)
+		if err != nil {
+			return fmt.Errorf("load profiles: %w", err)
+		}
+		for rows.Next() {
+			var p profile
+			var parent, seen sql.NullInt64
+			if err := rows.Scan(&p.id, &parent, &seen); err != nil {
+				rows.Close()
+				return fmt.Errorf("load profiles: %w", err)
+			}
+			p.parent, p.lastSeen, p.light = parent.Int64, seen.Int64, true
+			if into[p.id] == nil {
+				into[p.id] = &p
+			}
+		}
+		if err := rows.Close(); err != nil {
+			return fmt.Errorf("load profiles: %w", err)
+		}
+		if err := rows.Err(); err != nil {
+			return fmt.Errorf("load profiles: %w", err)
+		}
+	}
+	return nil
+}
+
+// loadProfiles reads the given profiles into into, chunked so no statement
+// exceeds db.MaxParams.
+func loadProfiles(ctx context.Context, q querier, d db.Dialect, ids []int64, into map[int64]*profile) error {
+	const chunk = 1000
+	for lo := 0; lo < len(ids); lo += chunk {
+		hi := min(lo+chunk, len(ids))
+		args := make([]any, hi-lo)
+		for i, id := range ids[lo:hi] {
+			args[i] = id
+		}
+		rows, err := q.QueryContext(ctx, positional(d, `SELECT `+customerCols+` FROM customers WHERE id IN (`+db.Placeholders(1, len(args))+`)`), args...)
 		if err != nil {
 			return fmt.Errorf("load profiles: %w", err)
 		}
@@ -223,23 +261,10 @@ func actor(ctx context.Context) (kind string, id any, label, ip string) {
 	return kind, id, label, ip
 }
 
-// writeAudit appends one row to audit_log. It writes the table directly
-// because auth.AuditTx is being built alongside this package; the columns
-// are the same, so switching later changes nothing stored.
-func writeAudit(ctx context.Context, tx *db.Tx, action, targetID string, detail any) error {
-	kind, id, label, ip := actor(ctx)
-	b, err := json.Marshal(detail)
-	if err != nil {
-		return fmt.Errorf("audit %s: %w", action, err)
-	}
-	_, err = tx.ExecContext(ctx, `INSERT INTO audit_log (at, actor_type, actor_id, actor_label, action, target_type, target_id, detail, ip)
-		VALUES ($1, $2, $3, $4, $5, 'customer', $6, $7, $8)`, tx.NowMS(), kind, id, label, action, targetID, string(b), ip)
-	if err != nil {
-		return fmt.Errorf("audit %s: %w", action, err)
-	}
-	return nil
+// writeAudit appends one row to the audit log in tx, so that it commits or
+// rolls back with the change it records.
+func writeAudit(ctx context.Context, tx *db.Tx, action, targetID string, detail map[string]any) error {
+	return auth.AuditTx(ctx, tx, action, auth.TargetCustomer, targetID, detail)
 }
 
 func msTime(ms int64) time.Time { return time.UnixMilli(ms).UTC() }
-
-func cloneAttrs(m map[string]any) map[string]any { return maps.Clone(m) }

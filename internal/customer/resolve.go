@@ -4,12 +4,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"reflect"
 	"slices"
 	"strconv"
 	"strings"
 	"sync/atomic"
 
 	"github.com/kizuna-oss/kizuna"
+	"github.com/kizuna-oss/kizuna/internal/auth"
 	"github.com/kizuna-oss/kizuna/internal/db"
 )
 
@@ -40,6 +42,11 @@ type normalTraits struct {
 // this one collided with; the resolution is re-run from a savepoint and then
 // sees the other's rows. Only Postgres can race: SQLite has one writer.
 var errRaced = errors.New("customer: concurrent resolution")
+
+// lastSeenGranularity is how far last_seen_at must move before it is
+// written: "last seen" is read in minutes, and skipping smaller moves saves
+// a row write per active device per batch on the ingest path.
+const lastSeenGranularity = 60_000 // ms
 
 // resolveRetries counts re-runs after a race, for tests and diagnostics.
 var resolveRetries atomic.Int64
@@ -79,9 +86,13 @@ func (s *Service) normalizeRequest(r *Resolve, now int64) (resolveInput, error) 
 			}
 		}
 	}
+	region := s.region()
+	if r.Traits != nil {
+		region = s.phoneRegion(r.Traits.Country)
+	}
 	for _, p := range phones {
 		if p != "" {
-			if v, err := NormalizePhone(p, s.region()); err == nil {
+			if v, err := NormalizePhone(p, region); err == nil {
 				add(KindPhone, v)
 			}
 		}
@@ -108,6 +119,15 @@ func (s *Service) normalizeRequest(r *Resolve, now int64) (resolveInput, error) 
 	return in, nil
 }
 
+// phoneRegion is the region a national phone number is read in: the
+// customer's country when it is known, else the service's default.
+func (s *Service) phoneRegion(country string) string {
+	if c, ok := normalizeCountry(country); ok {
+		return c
+	}
+	return s.region()
+}
+
 // normalizeTraits keeps the traits that are valid. Ingestion is lenient on
 // purpose: a bad phone in an identify call must not lose the event.
 func (s *Service) normalizeTraits(t *Traits) *normalTraits {
@@ -120,7 +140,7 @@ func (s *Service) normalizeTraits(t *Traits) *normalTraits {
 		n.f.Email, _ = NormalizeEmail(t.Email)
 	}
 	if t.Phone != "" {
-		n.f.Phone, _ = NormalizePhone(t.Phone, s.region())
+		n.f.Phone, _ = NormalizePhone(t.Phone, s.phoneRegion(t.Country))
 	}
 	if v, ok := normalizeLocale(t.Locale); ok {
 		n.f.Locale = v
@@ -151,7 +171,11 @@ func (s *Service) normalizeTraits(t *Traits) *normalTraits {
 // sees what an earlier one created.
 //
 // The batch is resolved set-based: one lookup per identity kind, one read of
-// the profiles found, decisions in memory, then multi-row writes. Malformed
+// the profiles found, decisions in memory, then multi-row writes.
+// last_seen_at is written when it moves by more than a
+// minute (lastSeenGranularity), which spares a row write per active device
+// per batch. Traits update the canonical customer (what the 360 view
+// shows); emails and phones in traits also become identities. Malformed
 // emails, phones and LINE ids are ignored; a request with neither a valid
 // userId nor anonymousId (nor any other key) fails the batch with EINVALID.
 // On Postgres a collision with another node's concurrent resolution is
@@ -201,6 +225,13 @@ func (s *Service) ResolveTx(ctx context.Context, tx *db.Tx, reqs []Resolve) ([]i
 	}
 }
 
+// groupIDs is the subquery of the profile ids of canonical customer p (a
+// parameter placeholder): the root and every profile merged into it. Two
+// index lookups; an OR over both columns would scan the table.
+func groupIDs(p string) string {
+	return `SELECT id FROM customers WHERE id = ` + p + ` UNION ALL SELECT id FROM customers WHERE merged_into = ` + p
+}
+
 // resolver holds one batch's view of identities and profiles while it
 // decides, and what it must write afterwards.
 type resolver struct {
@@ -228,17 +259,17 @@ type pendingIdentity struct {
 
 type pendingMerge struct {
 	winner, loser int64
-	record        mergeRecord
-	reason        string
+	// via are the profiles whose identities linked the two customers: the
+	// request's anchor and the owner of the other identity.
+	via    [2]int64
+	record mergeRecord
+	reason string
 }
 
 type skipNote struct {
-	ProfileA int64  `json:"profile_a"`
-	ProfileB int64  `json:"profile_b"`
-	UserIDA  string `json:"user_id_a"`
-	UserIDB  string `json:"user_id_b"`
-	Source   string `json:"source"`
-	Reason   string `json:"reason"`
+	ProfileA, ProfileB int64
+	UserIDA, UserIDB   string
+	Source, Reason     string
 }
 
 func newResolver(ctx context.Context, s *Service, tx *db.Tx) *resolver {
@@ -252,7 +283,11 @@ func newResolver(ctx context.Context, s *Service, tx *db.Tx) *resolver {
 }
 
 func (r *resolver) run(reqs []Resolve, inputs []resolveInput) ([]int64, error) {
-	if err := r.lookup(inputs); err != nil {
+	merge := make([]bool, len(reqs))
+	for i := range reqs {
+		merge[i] = reqs[i].Merge
+	}
+	if err := r.lookup(inputs, merge); err != nil {
 		return nil, err
 	}
 	out := make([]int64, len(reqs))
@@ -275,7 +310,7 @@ func (r *resolver) run(reqs []Resolve, inputs []resolveInput) ([]int64, error) {
 
 // lookup reads the owners of every key of the batch (one query per kind and
 // chunk) and the profiles they belong to, with their roots.
-func (r *resolver) lookup(inputs []resolveInput) error {
+func (r *resolver) lookup(inputs []resolveInput, merge []bool) error {
 	byKind := map[string][]string{}
 	seen := map[identKey]bool{}
 	for i := range inputs {
@@ -298,7 +333,7 @@ func (r *resolver) lookup(inputs []resolveInput) error {
 			for _, v := range values[lo:hi] {
 				args = append(args, v)
 			}
-			rows, err := r.tx.QueryContext(r.ctx, `SELECT value, customer_id FROM identities WHERE kind = $1 AND value IN (`+db.Placeholders(2, hi-lo)+`)`, args...)
+			rows, err := r.tx.QueryContext(r.ctx, positional(r.tx.Dialect, `SELECT value, customer_id FROM identities WHERE kind = $1 AND value IN (`+db.Placeholders(2, hi-lo)+`)`), args...)
 			if err != nil {
 				return fmt.Errorf("resolve: look up %s: %w", kind, err)
 			}
@@ -323,22 +358,143 @@ func (r *resolver) lookup(inputs []resolveInput) error {
 			}
 		}
 	}
-	if err := loadProfiles(r.ctx, r.tx, owners, r.profiles); err != nil {
+	if err := loadLight(r.ctx, r.tx, r.tx.Dialect, owners, r.profiles); err != nil {
 		return fmt.Errorf("resolve: %w", err)
 	}
 	// merged_into always points at a root, so one more read finds them all.
 	var roots []int64
+	rootSeen := map[int64]bool{}
 	for _, p := range r.profiles {
-		if p.parent != 0 && r.profiles[p.parent] == nil && !slices.Contains(roots, p.parent) {
+		if p.parent != 0 && r.profiles[p.parent] == nil && !rootSeen[p.parent] {
+			rootSeen[p.parent] = true
 			roots = append(roots, p.parent)
 		}
 	}
-	if err := loadProfiles(r.ctx, r.tx, roots, r.profiles); err != nil {
+	if err := loadLight(r.ctx, r.tx, r.tx.Dialect, roots, r.profiles); err != nil {
 		return fmt.Errorf("resolve: %w", err)
 	}
 	for _, id := range owners {
 		if r.profiles[id] == nil {
 			return fmt.Errorf("resolve: identity owner %d has no profile row", id)
+		}
+	}
+	// Whole rows for the customers whose fields this batch may change:
+	// those a request with traits, an email or phone, or a merge touches.
+	var full []int64
+	fullSeen := map[int64]bool{}
+	for i := range inputs {
+		in := &inputs[i]
+		if in.traits == nil && !merge[i] && !slices.ContainsFunc(in.keys, func(k identKey) bool { return k.kind == KindEmail || k.kind == KindPhone }) {
+			continue
+		}
+		for _, k := range in.keys {
+			if o, ok := r.owner[k]; ok && !fullSeen[r.root(o)] {
+				fullSeen[r.root(o)] = true
+				full = append(full, r.root(o))
+			}
+		}
+	}
+	if err := r.loadFull(full); err != nil {
+		return err
+	}
+	return r.preloadUserIDs(inputs, merge)
+}
+
+// loadFull replaces light profiles by whole rows, keeping what the batch
+// already decided about them (their root and the time they were seen).
+func (r *resolver) loadFull(ids []int64) error {
+	var need []int64
+	for _, id := range ids {
+		if p := r.profiles[id]; p != nil && p.light {
+			need = append(need, id)
+		}
+	}
+	if len(need) == 0 {
+		return nil
+	}
+	fresh := map[int64]*profile{}
+	if err := loadProfiles(r.ctx, r.tx, r.tx.Dialect, need, fresh); err != nil {
+		return fmt.Errorf("resolve: %w", err)
+	}
+	for _, id := range need {
+		f, p := fresh[id], r.profiles[id]
+		if f == nil {
+			return fmt.Errorf("resolve: profile %d vanished", id)
+		}
+		p.f, p.attrsRaw, p.attrs, p.createdAt, p.light = f.f, f.attrsRaw, nil, f.createdAt, false
+	}
+	return nil
+}
+
+// preloadUserIDs reads, in one query, the user ids of every customer the
+// user-id guard will ask about: the customers a new user id may join and
+// the customers a Merge request links. Most batches (tracks of known
+// devices) need none.
+func (r *resolver) preloadUserIDs(inputs []resolveInput, merge []bool) error {
+	var need []int64
+	marked := map[int64]bool{}
+	mark := func(root int64) {
+		if !marked[root] {
+			marked[root] = true
+			need = append(need, root)
+		}
+	}
+	for i := range inputs {
+		keys := inputs[i].keys
+		_, uidKnown := r.owner[keys[0]]
+		newUID := keys[0].kind == KindUserID && !uidKnown
+		var roots []int64
+		for _, k := range keys {
+			if o, ok := r.owner[k]; ok && !slices.Contains(roots, r.root(o)) {
+				roots = append(roots, r.root(o))
+			}
+		}
+		if newUID || (merge[i] && len(roots) > 1) {
+			for _, root := range roots {
+				mark(root)
+			}
+		}
+	}
+	const chunk = 1000
+	for lo := 0; lo < len(need); lo += chunk {
+		hi := min(lo+chunk, len(need))
+		n := hi - lo
+		args := make([]any, 0, 2*n)
+		for range 2 {
+			for _, id := range need[lo:hi] {
+				args = append(args, id)
+			}
+		}
+		// Driven from the customer ids (index lookups), never from the
+		// user_id identities, which can be millions: SQLite keeps the
+		// left side of a CROSS JOIN as the outer loop.
+		rows, err := r.tx.QueryContext(r.ctx, positional(r.tx.Dialect, `SELECT i.value, g.root, i.id
+			FROM (SELECT id, id AS root FROM customers WHERE id IN (`+db.Placeholders(1, n)+`)
+				UNION ALL
+				SELECT id, merged_into FROM customers WHERE merged_into IS NOT NULL AND merged_into IN (`+db.Placeholders(1+n, n)+`)) g
+			CROSS JOIN identities i
+			WHERE i.customer_id = g.id AND i.kind = 'user_id'
+			ORDER BY 3`), args...)
+		if err != nil {
+			return fmt.Errorf("resolve: user ids: %w", err)
+		}
+		for _, id := range need[lo:hi] {
+			r.userIDs[id] = nil
+		}
+		for rows.Next() {
+			var v string
+			var root, identID int64
+			if err := rows.Scan(&v, &root, &identID); err != nil {
+				rows.Close()
+				return fmt.Errorf("resolve: user ids: %w", err)
+			}
+			r.userIDs[root] = append(r.userIDs[root], v)
+		}
+		if err := rows.Close(); err != nil {
+			return fmt.Errorf("resolve: user ids: %w", err)
+		}
+		if err := rows.Err(); err != nil {
+			return fmt.Errorf("resolve: user ids: %w", err)
 		}
 	}
 	return nil
@@ -358,8 +514,8 @@ func (r *resolver) groupUserIDs(root int64) ([]string, error) {
 	}
 	var ids []string
 	if root > 0 {
-		rows, err := r.tx.QueryContext(r.ctx, `SELECT i.value FROM identities i JOIN customers c ON c.id = i.customer_id
-			WHERE i.kind = $1 AND (c.id = $2 OR c.merged_into = $2) ORDER BY i.id`, KindUserID, root)
+		rows, err := r.tx.QueryContext(r.ctx, `SELECT value FROM identities WHERE kind = $1 AND customer_id IN (`+groupIDs("$2")+`)
+			ORDER BY id`, KindUserID, root)
 		if err != nil {
 			return nil, fmt.Errorf("resolve: user ids of %d: %w", root, err)
 		}
@@ -474,7 +630,7 @@ func (r *resolver) apply(req *Resolve, in *resolveInput) (int64, error) {
 			if ra == rk {
 				continue
 			}
-			if err := r.mergeOrSkip(ra, rk, req, in.keys[0], k); err != nil {
+			if err := r.mergeOrSkip(ra, rk, [2]int64{anchor, o}, req, in.keys[0], k); err != nil {
 				return 0, err
 			}
 		}
@@ -485,6 +641,15 @@ func (r *resolver) apply(req *Resolve, in *resolveInput) (int64, error) {
 		}
 	}
 	root := r.profiles[r.root(anchor)]
+	contact := slices.ContainsFunc(in.keys, func(k identKey) bool { return k.kind == KindEmail || k.kind == KindPhone })
+	if in.traits == nil && !contact {
+		// A track: only last_seen_at moves; the row may stay light.
+		r.markSeen(anchor, root, in.seenAt)
+		return anchor, nil
+	}
+	if err := r.loadFull([]int64{root.id}); err != nil {
+		return 0, err
+	}
 	if in.traits != nil {
 		applyTraits(root, in.traits)
 	}
@@ -501,17 +666,21 @@ func (r *resolver) apply(req *Resolve, in *resolveInput) (int64, error) {
 			root.f.Phone, root.dirty = k.value, true
 		}
 	}
+	r.markSeen(anchor, root, in.seenAt)
+	return anchor, nil
+}
+
+func (r *resolver) markSeen(anchor int64, root *profile, at int64) {
 	for _, p := range []*profile{r.profiles[anchor], root} {
-		if in.seenAt > p.seen {
-			p.seen = in.seenAt
+		if at > p.seen {
+			p.seen = at
 		}
 	}
-	return anchor, nil
 }
 
 // mergeOrSkip merges the groups of roots a and b, unless each holds a
 // different user id: that is never merged automatically, only noted.
-func (r *resolver) mergeOrSkip(a, b int64, req *Resolve, k1, k2 identKey) error {
+func (r *resolver) mergeOrSkip(a, b int64, via [2]int64, req *Resolve, k1, k2 identKey) error {
 	ua, err := r.groupUserIDs(a)
 	if err != nil {
 		return err
@@ -533,6 +702,9 @@ func (r *resolver) mergeOrSkip(a, b int64, req *Resolve, k1, k2 identKey) error 
 	w, l := a, b
 	if older(b, a) {
 		w, l = b, a
+	}
+	if err := r.loadFull([]int64{w, l}); err != nil {
+		return err
 	}
 	wp, lp := r.profiles[w], r.profiles[l]
 	rec := mergeRecord{Before: wp.f}
@@ -562,7 +734,7 @@ func (r *resolver) mergeOrSkip(a, b int64, req *Resolve, k1, k2 identKey) error 
 	if lp.seen > wp.seen {
 		wp.seen = lp.seen
 	}
-	r.merges = append(r.merges, pendingMerge{winner: w, loser: l, record: rec,
+	r.merges = append(r.merges, pendingMerge{winner: w, loser: l, via: via, record: rec,
 		reason: fmt.Sprintf("automatic (%s): %s %s linked %s %s", req.Source, k1.kind, k1.value, k2.kind, k2.value)})
 	return nil
 }
@@ -576,15 +748,20 @@ func applyTraits(p *profile, t *normalTraits) {
 		}
 	}
 	if len(t.attrs) > 0 {
+		// identify is sent on every page load with the same traits; only a
+		// real change rewrites the row.
 		a := p.attributes()
 		for k, v := range t.attrs {
-			if v == nil {
+			old, had := a[k]
+			switch {
+			case v == nil && had:
 				delete(a, k)
-			} else {
+				p.dirty = true
+			case v != nil && (!had || !reflect.DeepEqual(old, v)):
 				a[k] = v
+				p.dirty = true
 			}
 		}
-		p.dirty = true
 	}
 }
 
@@ -614,10 +791,10 @@ func (r *resolver) flush() (func(int64) int64, error) {
 				p.f.Email, p.f.Phone, p.f.Locale, p.f.TimeZone, p.f.Country, p.f.LifecycleStage,
 				p.attributesJSON(), SearchText(c), sortName(c), p.createdAt, r.now, last)
 		}
-		rows, err := tx.QueryContext(ctx, `INSERT INTO customers (family_name, given_name, family_name_kana, given_name_kana,
+		rows, err := tx.QueryContext(ctx, positional(tx.Dialect, `INSERT INTO customers (family_name, given_name, family_name_kana, given_name_kana,
 			email, phone, locale, time_zone, country, lifecycle_stage, attributes, search_text, sort_name,
 			created_at, updated_at, last_seen_at)
-			VALUES `+db.Rows(hi-lo, profCols)+` RETURNING id`, args...)
+			VALUES `+valuesRows(hi-lo, profCols)+` RETURNING id`), args...)
 		if err != nil {
 			return nil, fmt.Errorf("resolve: create profiles: %w", err)
 		}
@@ -655,8 +832,8 @@ func (r *resolver) flush() (func(int64) int64, error) {
 		for _, ni := range r.newIdent[lo:hi] {
 			args = append(args, realID(ni.profile), ni.key.kind, ni.key.value, ni.source, r.now)
 		}
-		res, err := tx.ExecContext(ctx, `INSERT INTO identities (customer_id, kind, value, source, created_at)
-			VALUES `+db.Rows(hi-lo, identCols)+` ON CONFLICT (kind, value) DO NOTHING`, args...)
+		res, err := tx.ExecContext(ctx, positional(tx.Dialect, `INSERT INTO identities (customer_id, kind, value, source, created_at)
+			VALUES `+valuesRows(hi-lo, identCols)+` ON CONFLICT (kind, value) DO NOTHING`), args...)
 		if err != nil {
 			return nil, fmt.Errorf("resolve: add identities: %w", err)
 		}
@@ -677,6 +854,17 @@ func (r *resolver) flush() (func(int64) int64, error) {
 		if _, err := mergeRows(ctx, tx, w, l, m.winner > 0, m.loser > 0, m.record, m.reason, true); err != nil {
 			return nil, err
 		}
+		// The decision was made on what the lookup read; another node may
+		// have merged or unmerged one of the linking profiles since. After
+		// this merge both must belong to the winner, or it is re-decided.
+		var n int64
+		if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM customers WHERE id IN ($1, $2) AND COALESCE(merged_into, id) = $3`,
+			realID(m.via[0]), realID(m.via[1]), w).Scan(&n); err != nil {
+			return nil, fmt.Errorf("resolve: merge check: %w", err)
+		}
+		if n != 2 {
+			return nil, errRaced
+		}
 	}
 
 	// 4. Changed fields of stored profiles, one multi-row UPDATE per chunk.
@@ -691,12 +879,14 @@ func (r *resolver) flush() (func(int64) int64, error) {
 		return nil, fmt.Errorf("resolve: %w", err)
 	}
 
-	// 5. last_seen_at, once per stored profile, only forward.
+	// 5. last_seen_at, once per stored profile, only forward, and only when
+	// it moves by more than lastSeenGranularity: a device sending events
+	// every second would otherwise rewrite its profile row every batch.
 	var seenArgs []any
 	var seenRows int
 	var seenIDs []int64
 	for _, p := range r.profiles {
-		if p.seen > p.lastSeen && !p.isNew {
+		if p.seen > p.lastSeen+lastSeenGranularity && !p.isNew {
 			seenIDs = append(seenIDs, p.id)
 		}
 	}
@@ -720,7 +910,9 @@ func (r *resolver) flush() (func(int64) int64, error) {
 	// 6. Automatic merges that were refused, for the audit trail.
 	for _, n := range r.skipList {
 		n.ProfileA, n.ProfileB = realID(n.ProfileA), realID(n.ProfileB)
-		if err := writeAudit(ctx, tx, "customer.merge_skipped", strconv.FormatInt(n.ProfileA, 10), n); err != nil {
+		detail := map[string]any{"profile_a": n.ProfileA, "profile_b": n.ProfileB, "user_id_a": n.UserIDA,
+			"user_id_b": n.UserIDB, "source": n.Source, "reason": n.Reason}
+		if err := writeAudit(ctx, tx, auth.ActionCustomerMergeSkipped, strconv.FormatInt(n.ProfileA, 10), detail); err != nil {
 			return nil, err
 		}
 	}
@@ -758,14 +950,14 @@ func scanIDs(rows interface {
 	return ids, rows.Err()
 }
 
-// valuesTable returns "(VALUES (CAST($1 AS t1), …), …) AS v" for rows of the
+// valuesTable returns "(VALUES (CAST($start AS t1), …), …) AS v" for rows of the
 // given column types. The casts let Postgres type the parameters (a bare
 // VALUES list has no context to infer them from); the columns are named
 // column1, column2 … on both engines.
-func valuesTable(rows int, types []string) string {
+func valuesTable(start, rows int, types []string) string {
 	var b strings.Builder
 	b.WriteString("(VALUES ")
-	n := 1
+	n := start
 	for r := 0; r < rows; r++ {
 		if r > 0 {
 			b.WriteString(", ")
@@ -789,9 +981,9 @@ func valuesTable(rows int, types []string) string {
 }
 
 func updateLastSeen(ctx context.Context, tx *db.Tx, args []any, rows int) error {
-	_, err := tx.ExecContext(ctx, `UPDATE customers SET last_seen_at = v.column2
-		FROM `+valuesTable(rows, []string{"BIGINT", "BIGINT"})+`
-		WHERE customers.id = v.column1 AND (customers.last_seen_at IS NULL OR customers.last_seen_at < v.column2)`, args...)
+	_, err := tx.ExecContext(ctx, positional(tx.Dialect, `UPDATE customers SET last_seen_at = v.column2
+		FROM `+valuesTable(1, rows, []string{"BIGINT", "BIGINT"})+`
+		WHERE customers.id = v.column1 AND (customers.last_seen_at IS NULL OR customers.last_seen_at < v.column2)`), args...)
 	if err != nil {
 		return fmt.Errorf("resolve: last seen: %w", err)
 	}
@@ -806,19 +998,22 @@ func updateProfiles(ctx context.Context, tx *db.Tx, ps []*profile, now int64) er
 	for lo := 0; lo < len(ps); lo += chunk {
 		hi := min(lo+chunk, len(ps))
 		args := make([]any, 0, (hi-lo)*len(types)+1)
+		args = append(args, now)
 		for _, p := range ps[lo:hi] {
+			if p.light {
+				// Writing a row read without its fields would blank them.
+				return fmt.Errorf("update profiles: profile %d was not read whole", p.id)
+			}
 			c := p.asCustomer()
 			args = append(args, p.id, p.f.FamilyName, p.f.GivenName, p.f.FamilyNameKana, p.f.GivenNameKana,
 				p.f.Email, p.f.Phone, p.f.Locale, p.f.TimeZone, p.f.Country, p.f.LifecycleStage,
 				p.attributesJSON(), SearchText(c), sortName(c))
 		}
-		args = append(args, now)
-		nowParam := "$" + strconv.Itoa(len(args))
-		_, err := tx.ExecContext(ctx, `UPDATE customers SET family_name = v.column2, given_name = v.column3,
-			family_name_kana = v.column4, given_name_kana = v.column5, email = v.column6, phone = v.column7,
-			locale = v.column8, time_zone = v.column9, country = v.column10, lifecycle_stage = v.column11,
-			attributes = v.column12, search_text = v.column13, sort_name = v.column14, updated_at = `+nowParam+`
-			FROM `+valuesTable(hi-lo, types)+` WHERE customers.id = v.column1`, args...)
+		_, err := tx.ExecContext(ctx, positional(tx.Dialect, `UPDATE customers SET updated_at = $1, family_name = v.column2,
+			given_name = v.column3, family_name_kana = v.column4, given_name_kana = v.column5, email = v.column6,
+			phone = v.column7, locale = v.column8, time_zone = v.column9, country = v.column10,
+			lifecycle_stage = v.column11, attributes = v.column12, search_text = v.column13, sort_name = v.column14
+			FROM `+valuesTable(2, hi-lo, types)+` WHERE customers.id = v.column1`), args...)
 		if err != nil {
 			return fmt.Errorf("update profiles: %w", err)
 		}

@@ -134,6 +134,17 @@ func TestResolveIdentifyLinksDevices(t *testing.T) {
 		if o := owner(t, d, customer.KindAnonymousID, "dev-2"); o != p {
 			t.Fatalf("dev-2 owned by %d", o)
 		}
+		// Tracks read profiles light; none of their fields may be lost.
+		later := tr
+		later.SeenAt = t0.Add(time.Hour)
+		resolve(t, d, s, later, anon("dev-1"))
+		if err := d.Reader().QueryRow(`SELECT family_name, email, attributes FROM customers WHERE id = $1`, p).Scan(&family, &email, &attrs); err != nil ||
+			family != "山田" || email != "taro.yamada@example.jp" || !strings.Contains(attrs, "gold") {
+			t.Fatalf("after tracks: %q %q %s %v", family, email, attrs, err)
+		}
+		if got := count(t, d, `SELECT last_seen_at FROM customers WHERE id = $1`, p); got != later.SeenAt.UnixMilli() {
+			t.Fatalf("last_seen_at = %d", got)
+		}
 		if n := count(t, d, `SELECT COUNT(*) FROM customers`); n != 1 {
 			t.Fatalf("customers = %d, want 1", n)
 		}
@@ -276,6 +287,22 @@ func TestResolveIsIdempotent(t *testing.T) {
 	})
 }
 
+func TestResolvePhoneRegionFromCountry(t *testing.T) {
+	dbtest.Run(t, func(t *testing.T, d *db.DB) {
+		s := customer.NewService(d)
+		ids := resolve(t, d, s,
+			identify(customer.Keys{UserID: "uk"}, &customer.Traits{Phone: "020 7946 0958", Country: "United Kingdom"}),
+			identify(customer.Keys{UserID: "jp"}, &customer.Traits{Phone: "03-1234-5678"}),
+		)
+		if o := owner(t, d, customer.KindPhone, "+442079460958"); o != ids[0] {
+			t.Fatalf("UK phone owned by %d, want %d", o, ids[0])
+		}
+		if o := owner(t, d, customer.KindPhone, "+81312345678"); o != ids[1] {
+			t.Fatalf("JP phone owned by %d, want %d", o, ids[1])
+		}
+	})
+}
+
 func TestResolveRejectsRequestWithoutKeys(t *testing.T) {
 	dbtest.Run(t, func(t *testing.T, d *db.DB) {
 		s := customer.NewService(d)
@@ -366,3 +393,102 @@ func TestResolveConcurrentNodesPostgres(t *testing.T) {
 }
 
 func itoa(n int64) string { return strconv.FormatInt(n, 10) }
+
+// Two nodes recording the same new order at once: the second waits on the
+// first's order_ref, re-reads it and records nothing twice.
+func TestRecordOrdersConcurrentNodesPostgres(t *testing.T) {
+	for _, e := range dbtest.Engines(t) {
+		if e.Name != "postgres" {
+			continue
+		}
+		t.Run(e.Name, func(t *testing.T) {
+			dsn := e.DSN(t)
+			ctx := sysCtx()
+			var nodes [2]*db.DB
+			for i := range nodes {
+				n, err := db.Open(ctx, dsn, db.Options{})
+				if err != nil {
+					t.Fatal(err)
+				}
+				t.Cleanup(func() { n.Close() })
+				nodes[i] = n
+			}
+			cid := resolve(t, nodes[0], customer.NewService(nodes[0]), anon("racer"))[0]
+			order := customer.OrderInput{CustomerID: cid, Ref: "RACE-1", Currency: "JPY", PlacedAt: t0,
+				Lines: []customer.OrderLine{{SKU: "a", Quantity: 1, UnitPriceMinor: 1000}}}
+			begin := func(d *db.DB) *db.Tx {
+				sqlTx, err := d.Writer().BeginTx(ctx, nil)
+				if err != nil {
+					t.Fatal(err)
+				}
+				return &db.Tx{Tx: sqlTx, Dialect: d.Dialect, Now: time.Now()}
+			}
+			txA := begin(nodes[0])
+			if err := customer.NewService(nodes[0]).RecordOrdersTx(ctx, txA, []customer.OrderInput{order}); err != nil {
+				t.Fatal(err)
+			}
+			errB := make(chan error, 1)
+			go func() {
+				txB := begin(nodes[1])
+				err := customer.NewService(nodes[1]).RecordOrdersTx(ctx, txB, []customer.OrderInput{order})
+				if err == nil {
+					err = txB.Commit()
+				} else {
+					_ = txB.Rollback()
+				}
+				errB <- err
+			}()
+			time.Sleep(300 * time.Millisecond)
+			if err := txA.Commit(); err != nil {
+				t.Fatal(err)
+			}
+			if err := <-errB; err != nil {
+				t.Fatalf("node B: %v", err)
+			}
+			if n := count(t, nodes[0], `SELECT COUNT(*) FROM order_lines`); n != 1 {
+				t.Fatalf("order lines = %d, want 1", n)
+			}
+			if n := count(t, nodes[0], `SELECT total_minor FROM orders WHERE order_ref = 'RACE-1'`); n != 1000 {
+				t.Fatalf("total = %d", n)
+			}
+		})
+	}
+}
+
+func TestResolveChainedMergesInOneBatch(t *testing.T) {
+	dbtest.Run(t, func(t *testing.T, d *db.DB) {
+		s := customer.NewService(d)
+		ids := resolve(t, d, s, anon("a"), anon("b"), anon("c"))
+		a, b, c := ids[0], ids[1], ids[2]
+		resolve(t, d, s,
+			identify(customer.Keys{AnonymousID: "c", Email: "chain@example.com"}, nil),
+			identify(customer.Keys{AnonymousID: "b", Email: "chain@example.com"}, nil), // c into b
+			identify(customer.Keys{AnonymousID: "a", Email: "chain@example.com"}, nil), // b (with c) into a
+		)
+		for _, id := range []int64{b, c} {
+			if got := count(t, d, `SELECT merged_into FROM customers WHERE id = $1`, id); got != a {
+				t.Fatalf("profile %d merged_into %d, want %d (flattened)", id, got, a)
+			}
+		}
+		if n := count(t, d, `SELECT COUNT(*) FROM customer_merges`); n != 2 {
+			t.Fatalf("merges = %d, want 2", n)
+		}
+		// Undo the later merge first, then the earlier: each restores its part.
+		var m1, m2 int64
+		if err := d.Reader().QueryRow(`SELECT MIN(id), MAX(id) FROM customer_merges`).Scan(&m1, &m2); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.Unmerge(as(auth.RoleAdmin), m2); err != nil {
+			t.Fatal(err)
+		}
+		if canonical(t, d, c) != b || canonical(t, d, b) != b || canonical(t, d, a) != a {
+			t.Fatalf("after undoing the second merge: a→%d b→%d c→%d", canonical(t, d, a), canonical(t, d, b), canonical(t, d, c))
+		}
+		if err := s.Unmerge(as(auth.RoleAdmin), m1); err != nil {
+			t.Fatal(err)
+		}
+		if canonical(t, d, c) != c || canonical(t, d, b) != b {
+			t.Fatal("after undoing both merges the three profiles are not separate")
+		}
+	})
+}

@@ -44,7 +44,7 @@ CREATE TABLE identities (
     created_at  INTEGER NOT NULL,
     UNIQUE (kind, value)
 );
-CREATE INDEX identities_customer ON identities(customer_id);
+CREATE INDEX identities_customer ON identities(customer_id, kind);
 
 -- The audit trail of merges, with what an unmerge needs to restore.
 CREATE TABLE customer_merges (
