@@ -68,7 +68,7 @@ func TestSecurityHeadersAndNoInlineCode(t *testing.T) {
 func TestTemplateKeysInCatalog(t *testing.T) {
 	var keys []string
 	static := regexp.MustCompile(`\.T "([a-z0-9_.\-]+)"`)
-	dynamic := regexp.MustCompile(`printf "([a-z_.]+)%s"`)
+	dynamic := regexp.MustCompile(`printf "([a-z_.]+)%s"`) // both .T and .TOr: TOr's keys must exist too
 	prefixes := map[string][]string{}
 	add := func(prefix string, vals ...string) {
 		for _, v := range vals {
@@ -93,6 +93,8 @@ func TestTemplateKeysInCatalog(t *testing.T) {
 	prefixes["order.status."] = []string{"completed", "refunded", "cancelled"}
 	prefixes["order.line."] = []string{"sale", "refund", "cancel"}
 	prefixes["key.kind."] = []string{string(auth.KeyAPI), string(auth.KeyWrite)}
+	prefixes["audit.action."] = auditActions
+	prefixes["audit.actor."] = []string{string(auth.PrincipalUser), string(auth.PrincipalAPIKey), string(auth.PrincipalWriteKey), string(auth.PrincipalSystem), auth.ActorAnonymous}
 
 	err := fs.WalkDir(templateFS, "templates", func(p string, d fs.DirEntry, err error) error {
 		if err != nil || d.IsDir() {
@@ -521,10 +523,14 @@ func TestUserAdmin(t *testing.T) {
 		t.Fatalf("enable: %d", w.Code)
 	}
 	w = h.get("/settings/audit", "admin")
-	for _, action := range []string{"user.disabled", "user.enabled"} {
+	for _, action := range []string{"user.disabled", "user.enabled", "User disabled", "User enabled"} {
 		if !strings.Contains(w.Body.String(), action) {
 			t.Errorf("audit log page lacks %s", action)
 		}
+	}
+	w = h.get("/settings/audit?action=user.enabled", "manager")
+	if w.Code != 200 || strings.Contains(w.Body.String(), "<code class=\"muted\">user.disabled</code>") || !strings.Contains(w.Body.String(), "<code class=\"muted\">user.enabled</code>") {
+		t.Fatalf("audit filter: %d", w.Code)
 	}
 	w = h.get("/settings", "manager")
 	if w.Header().Get("Location") != "/settings/audit" {
