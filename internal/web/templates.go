@@ -10,7 +10,6 @@ import (
 	"net/http"
 	"net/url"
 	"sort"
-	"strconv"
 	"strings"
 
 	"github.com/kizuna-oss/kizuna"
@@ -64,7 +63,6 @@ func (s *Server) funcs() template.FuncMap {
 			}
 			return "?" + out.Encode()
 		},
-		"itoa": func(n int64) string { return strconv.FormatInt(n, 10) },
 		// json shows structured detail (audit entries) as compact JSON.
 		"json": func(v any) string {
 			if v == nil {
