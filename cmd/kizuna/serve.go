@@ -70,21 +70,6 @@ func cmdServe(ctx context.Context, e *env, args []string) error {
 	return serve(ctx, e, d, ln, log, opts)
 }
 
-// serveOn serves d on addr with the default options until ctx ends; `kizuna
-// demo` calls it after loading its database.
-func serveOn(ctx context.Context, e *env, d *db.DB, addr string) error {
-	opts := &serveOptions{logLevel: "info", logFormat: "text"}
-	log, err := newLogger(e.stderr, opts.logLevel, opts.logFormat)
-	if err != nil {
-		return err
-	}
-	ln, err := net.Listen("tcp", addr)
-	if err != nil {
-		return err
-	}
-	return serve(ctx, e, d, ln, log, opts)
-}
-
 // newLogger returns the process logger: text for people, JSON for log
 // collectors.
 func newLogger(w io.Writer, level, format string) (*slog.Logger, error) {
