@@ -9,6 +9,4 @@ import (
 
 var errNotYet = errors.New("this command is not built yet")
 
-func cmdServe(ctx context.Context, e *env, args []string) error  { return errNotYet }
-func cmdDemo(ctx context.Context, e *env, args []string) error   { return errNotYet }
-func cmdImport(ctx context.Context, e *env, args []string) error { return errNotYet }
+func cmdServe(ctx context.Context, e *env, args []string) error { return errNotYet }

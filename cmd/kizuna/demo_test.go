@@ -1,0 +1,105 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"compress/gzip"
+	"context"
+	"os"
+	"path/filepath"
+	"regexp"
+	"testing"
+	"testing/fstest"
+
+	"github.com/kizuna-oss/kizuna/internal/auth"
+	"github.com/kizuna-oss/kizuna/internal/db"
+	"github.com/kizuna-oss/kizuna/sampledata"
+)
+
+// demoSamples is the shipped customers file and the first n lines of the
+// shipped Online Retail file: the demo's real inputs, cut to test size.
+func demoSamples(t *testing.T, n int) fstest.MapFS {
+	t.Helper()
+	customers, err := os.ReadFile(filepath.Join("..", "..", "sampledata", sampledata.Customers))
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, err := sampledata.Open(sampledata.OnlineRetail)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	zr, err := gzip.NewReader(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var gz bytes.Buffer
+	zw := gzip.NewWriter(&gz)
+	sc := bufio.NewScanner(zr)
+	for i := 0; i <= n && sc.Scan(); i++ {
+		zw.Write(append(sc.Bytes(), '\n'))
+	}
+	zw.Close()
+	return fstest.MapFS{
+		sampledata.Customers:    {Data: customers},
+		sampledata.OnlineRetail: {Data: gz.Bytes()},
+	}
+}
+
+var (
+	demoPassword = regexp.MustCompile(`(?m)^  password:   (\S+)$`)
+	demoWriteKey = regexp.MustCompile(`(?m)^  write key:  (\S+)$`)
+)
+
+func TestDemoLoadsAndPrintsLogin(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "demo.db")
+	samples := demoSamples(t, 3000)
+
+	var firstPassword string
+	for run := 0; run < 2; run++ { // the second run replaces the first's database
+		var out, errOut bytes.Buffer
+		e := &env{getenv: func(string) string { return "" }, stdout: &out, stderr: &errOut}
+		if err := runDemo(ctx, e, path, "127.0.0.1:8089", false, samples); err != nil {
+			t.Fatalf("run %d: %v\n%s", run, err, errOut.String())
+		}
+		pw, key := demoPassword.FindStringSubmatch(out.String()), demoWriteKey.FindStringSubmatch(out.String())
+		if pw == nil || key == nil || !bytes.Contains(out.Bytes(), []byte("URL:        http://127.0.0.1:8089/")) {
+			t.Fatalf("stdout lacks the URL, password or write key:\n%s", out.String())
+		}
+
+		d, err := db.Open(ctx, path, db.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		svc := auth.NewService(d, auth.Options{})
+		if _, _, _, err := svc.Login(ctx, demoAdminEmail, pw[1], "127.0.0.1", "test"); err != nil {
+			t.Errorf("run %d: the printed login does not work: %v", run, err)
+		}
+		if run == 1 {
+			if _, _, _, err := svc.Login(ctx, demoAdminEmail, firstPassword, "127.0.0.1", "test"); err == nil {
+				t.Error("the first demo's password still works: the old database was not replaced")
+			}
+		}
+		firstPassword = pw[1]
+		if _, err := svc.AuthenticateWriteKey(ctx, key[1]); err != nil {
+			t.Errorf("run %d: the printed write key does not authenticate: %v", run, err)
+		}
+
+		// Japanese names sit on real purchase histories: customer 17850
+		// (the file's first buyer) is 小林 美穂 in the sample customers.
+		var family, kana string
+		var orders, users int64
+		err = d.Reader().QueryRow(`SELECT c.family_name, c.family_name_kana,
+			(SELECT COUNT(*) FROM orders o WHERE o.customer_id = c.id)
+			FROM customers c JOIN identities i ON i.customer_id = c.id
+			WHERE i.kind = 'user_id' AND i.value = '17850'`).Scan(&family, &kana, &orders)
+		if err != nil || family != "小林" || kana != "コバヤシ" || orders == 0 {
+			t.Errorf("run %d: customer 17850: %q %q with %d orders, %v", run, family, kana, orders, err)
+		}
+		if err := d.Reader().QueryRow(`SELECT COUNT(*) FROM users`).Scan(&users); err != nil || users != 1 {
+			t.Errorf("run %d: %d users, %v (a fresh database has exactly the demo admin)", run, users, err)
+		}
+		d.Close()
+	}
+}

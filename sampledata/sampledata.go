@@ -1,0 +1,30 @@
+// Package sampledata ships the demo's data inside the binary, so
+// `kizuna demo` works from a fresh clone or a bare binary with nothing
+// next to it. The files, their origin and their licences are described in
+// README.md here and in docs/DATA.md.
+package sampledata
+
+import (
+	"embed"
+	"io/fs"
+)
+
+// Names of the embedded files.
+const (
+	// OnlineRetail is the UCI Online Retail data set (CC BY 4.0): 541,909
+	// invoice lines of a UK gift retailer, gzip-compressed CSV.
+	OnlineRetail = "online_retail.csv.gz"
+	// Customers is a small set of fictional Japanese and English customer
+	// profiles written for the demo, linked to Online Retail customers by
+	// customer_id.
+	Customers = "customers.csv"
+)
+
+//go:embed online_retail.csv.gz customers.csv
+var files embed.FS
+
+// FS returns the embedded sample files.
+func FS() fs.FS { return files }
+
+// Open opens one embedded sample file by name.
+func Open(name string) (fs.File, error) { return files.Open(name) }
