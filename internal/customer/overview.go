@@ -3,6 +3,7 @@ package customer
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -133,7 +134,7 @@ func (s *Service) Overview(ctx context.Context, from, to time.Time, bucket strin
 		return nil, fmt.Errorf("overview: %w", err)
 	}
 	err = q.QueryRowContext(ctx, `SELECT currency FROM orders GROUP BY currency ORDER BY COUNT(*) DESC, currency LIMIT 1`).Scan(&ov.Currency)
-	if err != nil && err != sql.ErrNoRows {
+	if err != nil && !errors.Is(err, sql.ErrNoRows) {
 		return nil, fmt.Errorf("overview: %w", err)
 	}
 	args := b.args(from, to)
