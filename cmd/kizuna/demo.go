@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"net"
 	"os"
 	"time"
 
@@ -30,7 +31,8 @@ func cmdDemo(ctx context.Context, e *env, args []string) error {
 	flags := e.flags("demo")
 	addr := flags.String("addr", "127.0.0.1:8080", "address to serve on")
 	path := flags.String("db", defaultDemoDB, "SQLite file for the demo (replaced if it is an earlier demo database)")
-	serve := flags.Bool("serve", true, "serve after loading (false: load, print the login and exit)")
+	andServe := flags.Bool("serve", true, "serve after loading (false: load, print the login and exit)")
+	opts := addServeFlags(flags)
 	if err := e.parse(flags, args); err != nil {
 		return err
 	}
@@ -40,12 +42,29 @@ func cmdDemo(ctx context.Context, e *env, args []string) error {
 	if db.IsPostgresDSN(*path) {
 		return usageError{"the demo runs on a fresh SQLite file; give --db a file path"}
 	}
-	return runDemo(ctx, e, *path, *addr, *serve, sampledata.FS())
+	if !*andServe {
+		return runDemo(ctx, e, *path, *addr, nil, sampledata.FS())
+	}
+	log, err := newLogger(e.stderr, opts.logLevel, opts.logFormat)
+	if err != nil {
+		return err
+	}
+	// Listen before the import, so a busy port fails at once rather than
+	// after the sample data has loaded.
+	ln, err := net.Listen("tcp", *addr)
+	if err != nil {
+		return err
+	}
+	defer ln.Close()
+	return runDemo(ctx, e, *path, displayAddr(ln.Addr()), func(d *db.DB) error {
+		return serve(ctx, e, d, ln, log, opts)
+	}, sampledata.FS())
 }
 
 // runDemo loads samples (the embedded sample files, or a test's) into a
-// fresh database at path, prints the login and serves on addr.
-func runDemo(ctx context.Context, e *env, path, addr string, andServe bool, samples fs.FS) error {
+// fresh database at path, prints the login and then, if serveFn is not
+// nil, serves with it.
+func runDemo(ctx context.Context, e *env, path, addr string, serveFn func(*db.DB) error, samples fs.FS) error {
 	d, err := loadDemo(ctx, e, path, samples)
 	if err != nil {
 		return err
@@ -67,10 +86,10 @@ func runDemo(ctx context.Context, e *env, path, addr string, andServe bool, samp
 	fmt.Fprintf(e.stdout, "  write key:  %s\n", writeKey)
 	fmt.Fprintf(e.stdout, "  database:   %s\n\n", path)
 	fmt.Fprintf(e.stdout, "Send an event:\n  curl -u %s: -H 'Content-Type: application/json' \\\n    -d '{\"userId\":\"17850\",\"event\":\"Demo Viewed\"}' http://%s/v1/track\n\n", writeKey, addr)
-	if !andServe {
+	if serveFn == nil {
 		return nil
 	}
-	return serveDemo(ctx, e, d, addr)
+	return serveFn(d)
 }
 
 // loadDemo creates a fresh demo database at path (replacing an earlier
@@ -164,8 +183,6 @@ func sqliteApplicationID(path string) (int64, error) {
 // crypto/rand, 128 bits.
 func randomPassword() (string, error) { return rand.Text(), nil }
 
-var errDemoIntegration = errors.New("demo: not wired yet")
-
 // createDemoAccounts creates the demo's admin user with password and a
 // write key, and returns the key's secret. Both go through the auth
 // service, so they are hashed and audited like any others.
@@ -179,13 +196,4 @@ func createDemoAccounts(ctx context.Context, d *db.DB, email, password string) (
 		return "", fmt.Errorf("demo: create write key: %w", err)
 	}
 	return secret, nil
-}
-
-// serveDemo serves the demo database.
-//
-// INTEGRATION(lead): when cmd/kizuna/serve.go lands this is
-//
-//	return serveOn(ctx, e, d, addr)
-func serveDemo(ctx context.Context, e *env, d *db.DB, addr string) error {
-	return fmt.Errorf("%w: serving needs serveOn from cmd/kizuna/serve.go", errDemoIntegration)
 }

@@ -60,7 +60,7 @@ func TestDemoLoadsAndPrintsLogin(t *testing.T) {
 	for run := 0; run < 2; run++ { // the second run replaces the first's database
 		var out, errOut bytes.Buffer
 		e := &env{getenv: func(string) string { return "" }, stdout: &out, stderr: &errOut}
-		if err := runDemo(ctx, e, path, "127.0.0.1:8089", false, samples); err != nil {
+		if err := runDemo(ctx, e, path, "127.0.0.1:8089", nil, samples); err != nil {
 			t.Fatalf("run %d: %v\n%s", run, err, errOut.String())
 		}
 		pw, key := demoPassword.FindStringSubmatch(out.String()), demoWriteKey.FindStringSubmatch(out.String())

@@ -1,0 +1,161 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+
+	"github.com/kizuna-oss/kizuna/internal/auth"
+	"github.com/kizuna-oss/kizuna/internal/customer"
+	"github.com/kizuna-oss/kizuna/internal/db"
+	"github.com/kizuna-oss/kizuna/internal/ingest"
+	"github.com/kizuna-oss/kizuna/internal/web"
+)
+
+// shutdownGrace bounds how long a stopping server waits for in-flight
+// requests (and the ingestion they wait on) before it closes them.
+const shutdownGrace = 30 * time.Second
+
+// serveOptions are the knobs of a running server shared by serve and demo.
+type serveOptions struct {
+	logLevel   string
+	logFormat  string
+	timeZone   string
+	trustProxy bool
+}
+
+// addServeFlags defines the flags serve and demo share; the options hold
+// their values once the flag set is parsed.
+func addServeFlags(fs *flag.FlagSet) *serveOptions {
+	o := &serveOptions{}
+	fs.StringVar(&o.logLevel, "log-level", "info", "log level: debug, info, warn or error")
+	fs.StringVar(&o.logFormat, "log-format", "text", "log format: text or json")
+	fs.StringVar(&o.timeZone, "timezone", "", "IANA time zone the UI shows dates in (default: the system's)")
+	fs.BoolVar(&o.trustProxy, "trust-proxy", false, "take the client IP from X-Forwarded-For (only behind a reverse proxy)")
+	return o
+}
+
+func cmdServe(ctx context.Context, e *env, args []string) error {
+	fs := e.flags("serve")
+	dsn := fs.String("db", defaultDB, "SQLite file or postgres:// URL")
+	addr := fs.String("addr", "127.0.0.1:8080", "address to listen on (host:port)")
+	unsafeFast := fs.Bool("unsafe-fast", false, "SQLite synchronous=NORMAL: faster commits that survive a crash of the process but not a power loss")
+	opts := addServeFlags(fs)
+	if err := e.parse(fs, args); err != nil {
+		return err
+	}
+	log, err := newLogger(e.stderr, opts.logLevel, opts.logFormat)
+	if err != nil {
+		return err
+	}
+	d, err := openDB(ctx, *dsn, db.Options{UnsafeFast: *unsafeFast})
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	ln, err := net.Listen("tcp", *addr)
+	if err != nil {
+		return err
+	}
+	return serve(ctx, e, d, ln, log, opts)
+}
+
+// newLogger returns the process logger: text for people, JSON for log
+// collectors.
+func newLogger(w io.Writer, level, format string) (*slog.Logger, error) {
+	var lv slog.Level
+	if err := lv.UnmarshalText([]byte(level)); err != nil {
+		return nil, usageError{fmt.Sprintf("--log-level %q: want debug, info, warn or error", level)}
+	}
+	ho := &slog.HandlerOptions{Level: lv}
+	switch strings.ToLower(format) {
+	case "text":
+		return slog.New(slog.NewTextHandler(w, ho)), nil
+	case "json":
+		return slog.New(slog.NewJSONHandler(w, ho)), nil
+	}
+	return nil, usageError{fmt.Sprintf("--log-format %q: want text or json", format)}
+}
+
+// serve runs the whole product on ln until ctx ends, then shuts down
+// gracefully: the listener closes, in-flight requests (ingestion included,
+// which answers only after its commit) finish, the ingestion writer drains,
+// and only then does the caller close the database.
+func serve(ctx context.Context, e *env, d *db.DB, ln net.Listener, log *slog.Logger, opts *serveOptions) error {
+	loc := time.Local
+	if opts.timeZone != "" {
+		var err error
+		if loc, err = time.LoadLocation(opts.timeZone); err != nil {
+			return usageError{fmt.Sprintf("--timezone %q: %v", opts.timeZone, err)}
+		}
+	}
+
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+
+	accounts := auth.NewService(d, auth.Options{Logger: log})
+	customers := customer.NewService(d)
+	metrics := ingest.NewMetrics(reg)
+	writer := ingest.NewWriter(d, customers, ingest.WriterConfig{Metrics: metrics, Logger: log})
+	defer writer.Close()
+
+	srv := web.New(web.Config{
+		Customers:  customers,
+		Accounts:   accounts,
+		DB:         d,
+		Ingest:     ingest.NewHandler(accounts, writer, metrics, log),
+		Registry:   reg,
+		Logger:     log,
+		Location:   loc,
+		TrustProxy: opts.trustProxy,
+	})
+	hs := srv.HTTPServer(ln.Addr().String())
+	hs.BaseContext = func(net.Listener) context.Context { return context.WithoutCancel(ctx) }
+
+	errc := make(chan error, 1)
+	go func() { errc <- hs.Serve(ln) }()
+	url := "http://" + displayAddr(ln.Addr())
+	fmt.Fprintf(e.stdout, "Kizuna is running at %s\n", url)
+	log.Info("serving", "url", url, "db", string(d.Dialect))
+
+	select {
+	case err := <-errc:
+		return fmt.Errorf("serve: %w", err)
+	case <-ctx.Done():
+	}
+	log.Info("shutting down: finishing in-flight requests")
+	sctx, cancel := context.WithTimeout(context.Background(), shutdownGrace)
+	defer cancel()
+	if err := hs.Shutdown(sctx); err != nil {
+		log.Error("graceful shutdown incomplete", "err", err)
+		_ = hs.Close()
+	}
+	if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	writer.Close()
+	log.Info("stopped")
+	return nil
+}
+
+// displayAddr turns a wildcard listen address into one a browser can open.
+func displayAddr(a net.Addr) string {
+	host, port, err := net.SplitHostPort(a.String())
+	if err != nil {
+		return a.String()
+	}
+	if ip := net.ParseIP(host); ip != nil && ip.IsUnspecified() {
+		host = "localhost"
+	}
+	return net.JoinHostPort(host, port)
+}

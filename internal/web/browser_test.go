@@ -1,0 +1,234 @@
+package web
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	cdppage "github.com/chromedp/cdproto/page"
+	"github.com/chromedp/chromedp"
+)
+
+// chromiumPath finds the browser; CI installs Debian's chromium package.
+func chromiumPath() string {
+	for _, name := range []string{"chromium", "chromium-browser", "google-chrome"} {
+		if p, err := exec.LookPath(name); err == nil {
+			return p
+		}
+	}
+	if _, err := os.Stat("/usr/bin/chromium"); err == nil {
+		return "/usr/bin/chromium"
+	}
+	return ""
+}
+
+// cspProbe records Content-Security-Policy violations. It is injected
+// through the DevTools protocol, which the page's CSP does not govern.
+const cspProbe = `document.addEventListener('securitypolicyviolation', function (e) {
+  (window.__kzViolations = window.__kzViolations || []).push(e.violatedDirective + ' ' + e.blockedURI);
+});`
+
+// TestBrowserLoginAndCustomer360 drives headless Chromium against the real
+// server on a random port: sign in, open the customer list, search, open a
+// customer, and check the 360 page shows the name and the timeline, with
+// no console error, no uncaught exception and no CSP violation anywhere.
+func TestBrowserLoginAndCustomer360(t *testing.T) {
+	bin := chromiumPath()
+	if bin == "" {
+		t.Skip("chromium is not installed (apt-get install -y chromium); skipping the browser test")
+	}
+	h := newHarness(t)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	hs := h.srv.HTTPServer(ln.Addr().String())
+	go hs.Serve(ln)
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = hs.Shutdown(ctx)
+	})
+	base := "http://" + ln.Addr().String()
+
+	opts := []chromedp.ExecAllocatorOption{
+		chromedp.ExecPath(bin),
+		chromedp.Headless,
+		chromedp.NoSandbox,
+		chromedp.DisableGPU,
+		chromedp.NoFirstRun,
+		chromedp.NoDefaultBrowserCheck,
+		chromedp.Flag("disable-quic", true),
+		chromedp.Flag("disable-background-networking", true),
+		chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-sync", true),
+		chromedp.Flag("disable-dev-shm-usage", true),
+		chromedp.UserDataDir(t.TempDir()),
+		chromedp.WindowSize(1280, 900),
+	}
+	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
+	defer cancelAlloc()
+	ctx, cancelCtx := chromedp.NewContext(actx)
+	defer cancelCtx()
+	ctx, cancelTimeout := context.WithTimeout(ctx, 90*time.Second)
+	defer cancelTimeout()
+
+	// Collect every console message of the tab from before the first page.
+	messages := chromedp.Console(ctx)
+	var mu sync.Mutex
+	var problems []string
+	collected := make(chan struct{})
+	go func() {
+		defer close(collected)
+		for m, err := range messages {
+			if err != nil {
+				return // the context ended
+			}
+			// Errors, uncaught exceptions, and anything the security
+			// subsystem says (that is where CSP refusals are reported).
+			if m.Type == chromedp.ConsoleError || m.IsException() || m.Source == "security" {
+				mu.Lock()
+				problems = append(problems, fmt.Sprintf("console %s (%s): %s %s", m.Type, m.Source, m.Text, m.URL))
+				mu.Unlock()
+			}
+		}
+	}()
+	if _, err := chromedp.Call(ctx, cdppage.AddScriptToEvaluateOnNewDocument, cdppage.AddScriptToEvaluateOnNewDocumentParams{Source: cspProbe}); err != nil {
+		t.Fatalf("starting chromium: %v", err)
+	}
+	step := func(what string, actions ...chromedp.Action[chromedp.Void]) {
+		t.Helper()
+		if err := chromedp.Do(ctx, actions...); err != nil {
+			t.Fatalf("%s: %v", what, err)
+		}
+	}
+	text := func(sel string) string {
+		t.Helper()
+		s, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(sel)))
+		if err != nil {
+			t.Fatalf("text of %s: %v", sel, err)
+		}
+		return s
+	}
+	checkViolations := func(where string) {
+		t.Helper()
+		v, err := chromedp.Run(ctx, chromedp.Evaluate[[]string](`window.__kzViolations || []`))
+		if err != nil {
+			t.Fatalf("reading CSP violations: %v", err)
+		}
+		if len(v) > 0 {
+			t.Errorf("%s: CSP violations: %s", where, strings.Join(v, "; "))
+		}
+	}
+
+	// Sign in from a deep link; the login page sends us back to it.
+	step("login",
+		chromedp.Navigate(base+"/customers"),
+		chromedp.WaitVisible(chromedp.CSS("#email")),
+		chromedp.SendKeys(chromedp.CSS("#email"), "agent@example.com"),
+		chromedp.SendKeys(chromedp.CSS("#password"), testPassword),
+		chromedp.Click(chromedp.CSS("form.form button[type=submit]")),
+		chromedp.WaitVisible(chromedp.CSS("form.filters")),
+	)
+	checkViolations("login")
+
+	// The stylesheet applied (a blocked or missing one leaves defaults).
+	styled, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`getComputedStyle(document.querySelector('.topbar')).display === 'flex'`))
+	if err != nil || !styled {
+		t.Errorf("the stylesheet did not apply (%v)", err)
+	}
+
+	// Search the list by kana and open the customer.
+	step("search",
+		chromedp.SendKeys(chromedp.CSS("#q"), "ヤマダ"),
+		chromedp.Submit(chromedp.CSS("#q")),
+		// The result page no longer lists the other customers.
+		chromedp.WaitNotPresent(chromedp.CSS(`a[href="/customers/2"]`)),
+		chromedp.WaitVisible(chromedp.CSS("table.table")),
+	)
+	if list := text("table.table tbody"); !strings.Contains(list, "山田 花子") || strings.Contains(list, "Smith") {
+		t.Errorf("search result list: %q", list)
+	}
+	checkViolations("customer list")
+	step("open customer",
+		chromedp.Click(chromedp.CSS(`table.table tbody a`)),
+		chromedp.WaitVisible(chromedp.CSS("h1.customer-name")),
+	)
+	if name, kana := text("h1.customer-name"), text("p.kana"); strings.TrimSpace(name) != "山田 花子" || !strings.Contains(kana, "ヤマダ ハナコ") {
+		t.Errorf("customer name %q, kana %q", name, kana)
+	}
+	items, err := chromedp.Run(ctx, chromedp.Nodes(chromedp.CSSAll("ol.timeline li")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tl := text("ol.timeline"); len(items) < 2 || !strings.Contains(tl, "Product Viewed <Teapot>") || !strings.Contains(tl, "ORD-536365") {
+		t.Errorf("timeline (%d items): %q", len(items), tl)
+	}
+	// An order's lines open without any script (<details>).
+	step("order lines",
+		chromedp.Click(chromedp.CSS("details.order summary")),
+		chromedp.WaitVisible(chromedp.CSS("details.order table")),
+	)
+	checkViolations("customer 360")
+	customerURL, err := chromedp.Run(ctx, chromedp.Location())
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	// The dashboard with its server-side SVG charts.
+	step("dashboard",
+		chromedp.Navigate(base+"/?period=7d"),
+		chromedp.WaitVisible(chromedp.CSS("svg.kz-chart")),
+	)
+	if title, err := chromedp.Run(ctx, chromedp.Title()); err != nil || !strings.Contains(title, "Kizuna") {
+		t.Errorf("dashboard title %q (%v)", title, err)
+	}
+	checkViolations("dashboard")
+	// The language switch (a form button, no script) turns the UI Japanese.
+	step("switch to Japanese",
+		chromedp.Click(chromedp.CSS(`form.langswitch button[value="ja"]`)),
+		chromedp.WaitVisible(chromedp.CSS(`html[lang="ja"]`)),
+	)
+	if h1 := text("main h1"); h1 != "概要" {
+		t.Errorf("after switching to Japanese the heading is %q", h1)
+	}
+	checkViolations("Japanese dashboard")
+
+	// KIZUNA_SCREENSHOTS=dir saves full-page PNGs of the pages in both
+	// languages, for people reviewing the UI.
+	if dir := os.Getenv("KIZUNA_SCREENSHOTS"); dir != "" {
+		// The page is Japanese now: English first, so each switch waits for
+		// a page in the other language rather than matching the old one.
+		for _, lang := range []string{"en", "ja"} {
+			step("language "+lang, chromedp.Navigate(base+"/"), chromedp.Click(chromedp.CSS(`form.langswitch button[value="`+lang+`"]`)),
+				chromedp.WaitVisible(chromedp.CSS(`html[lang="`+lang+`"]`)))
+			for name, u := range map[string]string{"dashboard": base + "/", "customers": base + "/customers", "customer": customerURL} {
+				step("screenshot "+name, chromedp.Navigate(u), chromedp.WaitVisible(chromedp.CSS("main")))
+				img, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
+				if err != nil {
+					t.Fatal(err)
+				}
+				if err := os.WriteFile(filepath.Join(dir, lang+"-"+name+".png"), img, 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+		}
+	}
+
+	// Give late console messages a moment, then stop collecting.
+	time.Sleep(200 * time.Millisecond)
+	cancelTimeout()
+	<-collected
+	mu.Lock()
+	defer mu.Unlock()
+	for _, p := range problems {
+		t.Errorf("browser reported: %s", p)
+	}
+}

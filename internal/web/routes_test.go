@@ -1,0 +1,176 @@
+package web
+
+import (
+	"fmt"
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/kizuna-oss/kizuna/internal/auth"
+)
+
+// routeCall is a concrete, valid call of a route: the path with its
+// parameters filled in and a body that the service accepts.
+type routeCall struct {
+	path string
+	body string
+	json bool
+}
+
+// callFor fills a route's pattern with ids that exist in a fresh harness
+// and picks a valid body for state-changing routes. A state-changing
+// route without a body here fails the test: new routes must be added.
+func callFor(t *testing.T, h *harness, rt route) routeCall {
+	t.Helper()
+	p := rt.Pattern
+	switch {
+	case strings.HasPrefix(p, "/merges/"), strings.HasPrefix(p, "/api/v1/merges/"):
+		p = strings.Replace(p, "{id}", "7", 1)
+	case strings.Contains(p, "/users/"):
+		p = strings.Replace(p, "{id}", fmt.Sprint(h.userIDs[auth.RoleViewer]), 1)
+	case strings.Contains(p, "/keys/"):
+		p = strings.Replace(p, "{id}", fmt.Sprint(h.writeKey), 1)
+	default:
+		p = strings.Replace(p, "{id}", "1", 1)
+	}
+	p = strings.Replace(p, "{name}", "app.css", 1)
+	p = strings.Replace(p, "{$}", "", 1)
+	c := routeCall{path: p, json: rt.Access == api || rt.Access == writeKey}
+	if rt.Access == writeKey {
+		c.path = "/v1/track"
+		c.body = `{"type":"track","userId":"u-1","event":"Route Test","messageId":"route-test-1"}`
+		return c
+	}
+	if rt.Method == http.MethodGet {
+		return c
+	}
+	bodies := map[string]string{
+		"POST /login":                       "email=viewer%40example.com&password=" + strings.ReplaceAll(testPassword, " ", "+"),
+		"POST /logout":                      "",
+		"POST /locale":                      "locale=ja&return=%2Fcustomers",
+		"POST /customers/{id}":              "family_name=%E5%B1%B1%E7%94%B0&lifecycle_stage=loyal",
+		"POST /customers/{id}/merge":        "loser_id=3&reason=duplicate",
+		"POST /merges/{id}/unmerge":         "customer=1",
+		"POST /settings/users":              "email=new%40example.com&password=a+long+enough+password&role=agent",
+		"POST /settings/users/{id}/role":    "role=manager",
+		"POST /settings/users/{id}/disable": "",
+		"POST /settings/users/{id}/enable":  "",
+		"POST /settings/keys":               "kind=api&name=CI&role=viewer",
+		"POST /settings/keys/{id}/revoke":   "",
+		"PATCH /api/v1/customers/{id}":      `{"given_name":"花","lifecycle_stage":"loyal"}`,
+		"POST /api/v1/customers/{id}/merge": `{"loser_id":3,"reason":"duplicate"}`,
+		"POST /api/v1/merges/{id}/unmerge":  ``,
+		"POST /api/v1/users":                `{"email":"new@example.com","password":"a long enough password","role":"agent"}`,
+		"POST /api/v1/users/{id}/role":      `{"role":"agent"}`,
+		"POST /api/v1/users/{id}/disable":   ``,
+		"POST /api/v1/users/{id}/enable":    ``,
+		"POST /api/v1/keys":                 `{"kind":"api","name":"CI","role":"viewer"}`,
+		"POST /api/v1/keys/{id}/revoke":     ``,
+	}
+	b, ok := bodies[rt.Method+" "+rt.Pattern]
+	if !ok {
+		t.Fatalf("no test body for %s %s: add one to callFor", rt.Method, rt.Pattern)
+	}
+	c.body = b
+	return c
+}
+
+// TestRouteRoleMatrix calls every route in routes.go as every kind of
+// caller and checks the answer against the policy: anonymous callers are
+// sent to sign in (HTML) or get 401 (API); API keys are not accepted by
+// HTML pages; a caller without the route's permission gets 403; with it,
+// the call succeeds.
+func TestRouteRoleMatrix(t *testing.T) {
+	routes := newHarness(t).srv.routes
+	if len(routes) < 45 {
+		t.Fatalf("route table has only %d routes", len(routes))
+	}
+	for _, rt := range routes {
+		for _, who := range everyone {
+			name := rt.Method
+			if name == "" {
+				name = "ANY"
+			}
+			t.Run(name+" "+rt.Pattern+" as "+who, func(t *testing.T) {
+				h := newHarness(t) // fresh state: calls may disable, revoke, merge
+				c := callFor(t, h, rt)
+				method := rt.Method
+				if method == "" {
+					method = http.MethodPost
+				}
+				w := h.serve(h.request(method, c.path, who, c.body, c.json))
+				status, loc := w.Code, w.Header().Get("Location")
+
+				cr := h.creds[who]
+				// Each credential works only where it belongs: sessions on
+				// pages and the API, API keys on the API, write keys on
+				// the tracking API.
+				var signedIn bool
+				switch {
+				case cr.token != "":
+					signedIn = rt.Access == page || rt.Access == api
+				case cr.secret != "":
+					signedIn = rt.Access == api
+				case cr.basic != "":
+					signedIn = rt.Access == writeKey
+				}
+				allowed := signedIn && (rt.Perm == "" || rt.Access == writeKey || auth.RoleCan(cr.role, rt.Perm))
+
+				toLogin := (status == http.StatusSeeOther || status == http.StatusFound) && strings.HasPrefix(loc, "/login")
+				if rt.Pattern == "/logout" && signedIn {
+					toLogin = false // signing out ends on the login page
+				}
+				switch {
+				case rt.Access == public:
+					if status >= 400 {
+						t.Fatalf("public route answered %d: %s", status, w.Body.String())
+					}
+				case !signedIn && rt.Access == page:
+					if !toLogin {
+						t.Fatalf("want redirect to /login, got %d %q", status, loc)
+					}
+				case !signedIn && (rt.Access == api || rt.Access == writeKey):
+					if status != http.StatusUnauthorized {
+						t.Fatalf("want 401, got %d: %s", status, w.Body.String())
+					}
+				case !allowed:
+					if status != http.StatusForbidden {
+						t.Fatalf("%s lacks %s: want 403, got %d: %s", who, rt.Perm, status, w.Body.String())
+					}
+				default:
+					if status >= 400 || toLogin {
+						t.Fatalf("%s holds %q: want success, got %d %q: %s", who, rt.Perm, status, loc, w.Body.String())
+					}
+				}
+			})
+		}
+	}
+}
+
+// TestRouteTableDocumentsPermissions keeps the table honest: every
+// non-public route's permission is one the policy knows, and no pattern is
+// registered twice.
+func TestRouteTableDocumentsPermissions(t *testing.T) {
+	h := newHarness(t)
+	seen := map[string]bool{}
+	known := map[auth.Permission]bool{}
+	for _, p := range allPermissions {
+		known[p] = true
+	}
+	for _, rt := range h.srv.routes {
+		key := rt.Method + " " + rt.Pattern
+		if seen[key] {
+			t.Errorf("%s registered twice", key)
+		}
+		seen[key] = true
+		if rt.Perm != "" && !known[rt.Perm] && rt.Perm != auth.PermIngest {
+			t.Errorf("%s: unknown permission %q", key, rt.Perm)
+		}
+		if rt.Access == public && rt.Perm != "" {
+			t.Errorf("%s: public route with a permission", key)
+		}
+		if strings.HasPrefix(rt.Pattern, "/api/") && rt.Access == page {
+			t.Errorf("%s: API route with page access", key)
+		}
+	}
+}
