@@ -136,7 +136,7 @@ type Patch struct {
 
 // Filter selects and orders customers for the list.
 type Filter struct {
-	Query          string // matches names (kanji and kana), email, phone digits
+	Query          string // matches names (kanji and kana), email, phone digits, or exactly any identity (user id, LINE id …)
 	LifecycleStage string
 	Country        string
 	SeenAfter      *time.Time

@@ -2,6 +2,3 @@ package customer
 
 // ResolveRetries exposes the race-retry counter to the external tests.
 func ResolveRetries() int64 { return resolveRetries.Load() }
-
-// SearchPattern exposes the query folding to the external tests.
-var SearchPattern = searchPattern

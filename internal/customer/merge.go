@@ -24,7 +24,7 @@ import (
 func lockRoot(ctx context.Context, tx *db.Tx, id int64) (parent int64, err error) {
 	var p sql.NullInt64
 	err = tx.QueryRowContext(ctx, `UPDATE customers SET updated_at = updated_at WHERE id = $1 RETURNING merged_into`, id).Scan(&p)
-	if err == sql.ErrNoRows {
+	if errors.Is(err, sql.ErrNoRows) {
 		return 0, kizuna.Errorf(kizuna.ENOTFOUND, "customer %d not found", id)
 	}
 	if err != nil {
@@ -62,9 +62,15 @@ func mergeRows(ctx context.Context, tx *db.Tx, winner, loser int64, lockW, lockL
 		return nil, fmt.Errorf("merge: %w", err)
 	}
 	moved := append([]int64{loser}, members...)
-	if _, err := tx.ExecContext(ctx, `UPDATE customers SET merged_into = $1, updated_at = $2 WHERE id = $3 OR merged_into = $3`,
-		winner, tx.NowMS(), loser); err != nil {
-		return nil, fmt.Errorf("merge: %w", err)
+	// Two statements, each on its own index (an OR over id and merged_into
+	// can scan the table); merged_into stays flat: always a root.
+	for _, q := range []string{
+		`UPDATE customers SET merged_into = $1, updated_at = $2 WHERE merged_into = $3`,
+		`UPDATE customers SET merged_into = $1, updated_at = $2 WHERE id = $3`,
+	} {
+		if _, err := tx.ExecContext(ctx, q, winner, tx.NowMS(), loser); err != nil {
+			return nil, fmt.Errorf("merge: %w", err)
+		}
 	}
 	movedJSON, _ := json.Marshal(moved)
 	recJSON, err := json.Marshal(rec)

@@ -3,6 +3,7 @@ package customer
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -112,8 +113,9 @@ func (b *bucketing) series(ctx context.Context, q querier, query string, args []
 // week or month ("day", "week", "month"), each starting at from (pass a
 // local midnight for local days). Active customers are canonical customers
 // with an event or an order in the bucket; orders count orders with a sale;
-// revenue is the net of sale, refund and cancellation lines in the main
-// currency (the one most orders are in). Errors: EINVALID (to, bucket).
+// revenue is the net (sales less refunds and cancellations) of the orders
+// placed in the bucket, in the main currency (the one most orders are in).
+// Errors: EINVALID (to, bucket).
 // [dashboard.read]
 func (s *Service) Overview(ctx context.Context, from, to time.Time, bucket string) (*Overview, error) {
 	if err := auth.Require(ctx, auth.PermDashboardRead); err != nil {
@@ -132,7 +134,7 @@ func (s *Service) Overview(ctx context.Context, from, to time.Time, bucket strin
 		return nil, fmt.Errorf("overview: %w", err)
 	}
 	err = q.QueryRowContext(ctx, `SELECT currency FROM orders GROUP BY currency ORDER BY COUNT(*) DESC, currency LIMIT 1`).Scan(&ov.Currency)
-	if err != nil && err != sql.ErrNoRows {
+	if err != nil && !errors.Is(err, sql.ErrNoRows) {
 		return nil, fmt.Errorf("overview: %w", err)
 	}
 	args := b.args(from, to)
@@ -163,10 +165,13 @@ func (s *Service) Overview(ctx context.Context, from, to time.Time, bucket strin
 		return nil, fmt.Errorf("overview: orders: %w", err)
 	}
 	ov.Orders = int64(total)
+	// Revenue is attributed to the day an order was placed, refunds and
+	// cancellations included (net sales by order date, as the customer's
+	// Summary counts it): one indexed pass over orders instead of a join
+	// of every line, which took half a second on the Online Retail data.
 	rargs := append(args, ov.Currency)
-	if ov.RevenueSeries, total, err = b.series(ctx, q, `SELECT `+b.expr("l.occurred_at")+`, CAST(SUM(l.amount_minor) AS BIGINT)
-		FROM order_lines l JOIN orders o ON o.id = l.order_id
-		WHERE o.currency = $`+strconv.Itoa(len(rargs))+` AND l.occurred_at >= $1 AND l.occurred_at < $2 GROUP BY 1`, rargs); err != nil {
+	if ov.RevenueSeries, total, err = b.series(ctx, q, `SELECT `+b.expr("placed_at")+`, CAST(SUM(total_minor) AS BIGINT)
+		FROM orders WHERE currency = $`+strconv.Itoa(len(rargs))+` AND placed_at >= $1 AND placed_at < $2 GROUP BY 1`, rargs); err != nil {
 		return nil, fmt.Errorf("overview: revenue: %w", err)
 	}
 	ov.NetRevenueMinor = int64(total)

@@ -205,7 +205,14 @@ func (s *Service) List(ctx context.Context, f Filter) (*Page[Customer], error) {
 		return "$" + strconv.Itoa(len(args))
 	}
 	if pat, ok := searchPattern(f.Query); ok {
-		where = append(where, `search_text LIKE `+arg(pat)+` ESCAPE '\'`)
+		// Besides names, email and phone, a query finds a customer by the
+		// exact value of any identity of any of its profiles: the company's
+		// own customer id, a LINE id, an anonymous id from a support
+		// ticket, or an email that only a merged profile had.
+		raw := strings.TrimSpace(f.Query)
+		where = append(where, `(search_text LIKE `+arg(pat)+` ESCAPE '\' OR id IN (
+			SELECT COALESCE(c.merged_into, c.id) FROM identities i JOIN customers c ON c.id = i.customer_id
+			WHERE i.kind IN ('user_id', 'email', 'line_user_id', 'anonymous_id') AND i.value IN (`+arg(raw)+`, `+arg(strings.ToLower(raw))+`)))`)
 	}
 	if f.LifecycleStage != "" {
 		if !validLifecycle(f.LifecycleStage) {

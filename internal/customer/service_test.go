@@ -331,6 +331,9 @@ func TestListSearch(t *testing.T) {
 			{"100%", []int64{pct}},
 			{"_", []int64{john}}, // only john's email has an underscore
 			{"鈴木", nil},
+			{"taro", []int64{taro}}, // user id (and email)
+			{"pct", []int64{pct}},   // the exact user id, in no name or email
+			{"pc", nil},             // identities match exactly, not by part
 		}
 		for _, c := range cases {
 			page, err := s.List(as(auth.RoleViewer), customer.Filter{Query: c.q, Sort: "created_at"})

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strings"
 
@@ -316,7 +317,7 @@ func (s *Service) Summary(ctx context.Context, id int64) (*Summary, error) {
 	err = q.QueryRowContext(ctx, `SELECT currency FROM orders WHERE customer_id IN (`+groupIDs("$1")+`)
 		GROUP BY currency ORDER BY SUM(has_sale) DESC, COUNT(*) DESC, currency LIMIT 1`, root).Scan(&sum.Currency)
 	switch {
-	case err == sql.ErrNoRows:
+	case errors.Is(err, sql.ErrNoRows):
 	case err != nil:
 		return nil, fmt.Errorf("summary of %d: %w", id, err)
 	default:

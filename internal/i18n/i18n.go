@@ -159,6 +159,18 @@ func (p *Printer) T(key string, args ...any) string {
 	return s
 }
 
+// TOr is T for keys built from data (an audit action, a status): the
+// message if the catalog has one, else fallback as it is.
+func (p *Printer) TOr(key, fallback string) string {
+	if s, ok := catalogs[p.Locale][key]; ok {
+		return s
+	}
+	if s, ok := catalogs[English][key]; ok {
+		return s
+	}
+	return fallback
+}
+
 var enMonths = [...]string{"Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"}
 
 // Date formats t as a calendar date: "2026年11月23日" or "23 Nov 2026".

@@ -91,7 +91,9 @@ func (s *Server) handleCustomerUpdate(w http.ResponseWriter, r *http.Request) {
 // error page when the error is not about the input.
 func (s *Server) customerFormError(w http.ResponseWriter, r *http.Request, id int64, err error, set func(v *customerView, key, msg string)) {
 	switch kizuna.ErrorCode(err) {
-	case kizuna.EINVALID, kizuna.ECONFLICT:
+	case kizuna.EINVALID, kizuna.ECONFLICT, kizuna.ENOTFOUND:
+		// ENOTFOUND here is the other customer of a merge; if this page's
+		// customer is gone, loadCustomer reports that instead.
 	default:
 		s.pageError(w, r, err)
 		return

@@ -1,8 +1,10 @@
 package web
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -46,7 +48,14 @@ type seed struct {
 	userIDs     map[auth.Role]int64
 	writeKey    int64
 	writeSecret string
+	ids         seedIDs
 	err         error
+}
+
+// seedIDs are the customers and the merge the seed holds.
+type seedIDs struct {
+	hanako, john, dup, old int64 // old was merged into hanako
+	merge                  int64 // that merge
 }
 
 var (
@@ -107,7 +116,81 @@ func buildSeed() (s seed) {
 	}
 	s.writeKey, s.writeSecret = wk.ID, wsecret
 	s.creds["writekey"] = cred{basic: wsecret}
+	s.ids, s.err = seedCustomers(ctx, d, accounts, wsecret)
 	return s
+}
+
+// testNow is the clock of the server under test; the seeded events happen
+// shortly before it.
+var testNow = time.Date(2026, 11, 23, 9, 30, 0, 0, time.UTC)
+
+// seedCustomers sends the customer data through the real Segment-compatible
+// tracking API, the way production data arrives: identifies with Japanese
+// names and kana, a track, an order with a line, two more profiles, and a
+// merge made by hand.
+func seedCustomers(ctx context.Context, d *db.DB, accounts *auth.Service, writeSecret string) (seedIDs, error) {
+	var ids seedIDs
+	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
+	svc := customer.NewService(d)
+	writer := ingest.NewWriter(d, svc, ingest.WriterConfig{Logger: quiet})
+	defer writer.Close()
+	ts := func(ago time.Duration) string { return testNow.Add(-ago).Format(time.RFC3339) }
+	batch := []map[string]any{
+		{"type": "identify", "messageId": "seed-1", "userId": "u-1001", "timestamp": ts(90 * 24 * time.Hour),
+			"traits": map[string]any{"lastName": "山田", "firstName": "花子", "lastNameKana": "ヤマダ", "firstNameKana": "ハナコ",
+				"email": "hanako@example.jp", "phone": "090-1234-5678", "country": "JP", "plan": "gold"}},
+		{"type": "track", "messageId": "seed-2", "userId": "u-1001", "event": "Product Viewed <Teapot>", "timestamp": ts(4 * time.Hour),
+			"properties": map[string]any{"sku": "85123A"}},
+		{"type": "track", "messageId": "seed-3", "userId": "u-1001", "event": "Order Completed", "timestamp": ts(3 * time.Hour),
+			"properties": map[string]any{"order_id": "ORD-536365", "total": 1234.50, "currency": "GBP",
+				"products": []map[string]any{{"sku": "85123A", "name": "WHITE HANGING HEART T-LIGHT HOLDER", "price": 205.75, "quantity": 6}}}},
+		{"type": "identify", "messageId": "seed-4", "userId": "u-2002", "timestamp": ts(30 * 24 * time.Hour),
+			"traits": map[string]any{"lastName": "Smith", "firstName": "John", "email": "john@example.co.uk", "country": "GB"}},
+		{"type": "identify", "messageId": "seed-5", "anonymousId": "anon-3", "timestamp": ts(time.Hour),
+			"traits": map[string]any{"email": "dup@example.jp", "country": "JP"}},
+		{"type": "identify", "messageId": "seed-6", "anonymousId": "anon-4", "timestamp": ts(48 * time.Hour),
+			"traits": map[string]any{"email": "old@example.jp"}},
+	}
+	// One request per message: each commits before the next, so the
+	// profiles get ids 1 to 4 in this order, which the tests rely on.
+	handler := ingest.NewHandler(accounts, writer, nil, quiet)
+	for _, m := range batch {
+		body, _ := json.Marshal(map[string]any{"batch": []any{m}})
+		r := httptest.NewRequest("POST", "/v1/batch", bytes.NewReader(body))
+		r.Header.Set("Content-Type", "application/json")
+		r.SetBasicAuth(writeSecret, "")
+		w := httptest.NewRecorder()
+		handler.ServeHTTP(w, r)
+		if w.Code != http.StatusOK {
+			return ids, fmt.Errorf("seeding through /v1/batch: %d %s", w.Code, w.Body.String())
+		}
+	}
+	sys := auth.System(ctx, "test")
+	find := func(q string) (int64, error) {
+		page, err := svc.List(sys, customer.Filter{Query: q})
+		if err != nil {
+			return 0, err
+		}
+		if len(page.Items) != 1 {
+			return 0, fmt.Errorf("seed: %d customers match %q", len(page.Items), q)
+		}
+		return page.Items[0].ID, nil
+	}
+	var err error
+	for q, dst := range map[string]*int64{"hanako@example.jp": &ids.hanako, "john@example.co.uk": &ids.john, "dup@example.jp": &ids.dup, "old@example.jp": &ids.old} {
+		if *dst, err = find(q); err != nil {
+			return ids, err
+		}
+	}
+	m, err := svc.Merge(sys, ids.hanako, ids.old, "same person")
+	if err != nil {
+		return ids, err
+	}
+	ids.merge = m.ID
+	if want := (seedIDs{hanako: 1, john: 2, dup: 3, old: 4, merge: 1}); ids != want {
+		return ids, fmt.Errorf("seed ids %+v, want %+v", ids, want)
+	}
+	return ids, nil
 }
 
 type harness struct {
@@ -115,15 +198,16 @@ type harness struct {
 	srv       *Server
 	db        *db.DB
 	accounts  *auth.Service
-	customers *fakeCustomers
+	customers *customer.Service
 	ingest    http.Handler // the real Segment tracking API over this database
 	creds     map[string]cred
 	userIDs   map[auth.Role]int64
 	writeKey  int64
+	ids       seedIDs
 }
 
 // newHarness builds a server over a private copy of the seed database with
-// the real auth service and the fake customer service.
+// the real auth, customer and ingestion services.
 func newHarness(t *testing.T) *harness {
 	t.Helper()
 	seedOnce.Do(func() { theSeed = buildSeed() })
@@ -143,10 +227,10 @@ func newHarness(t *testing.T) *harness {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { d.Close() })
-	h := &harness{t: t, db: d, customers: newFakeCustomers(), creds: theSeed.creds, userIDs: theSeed.userIDs, writeKey: theSeed.writeKey}
+	h := &harness{t: t, db: d, customers: customer.NewService(d), creds: theSeed.creds, userIDs: theSeed.userIDs, writeKey: theSeed.writeKey, ids: theSeed.ids}
 	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
 	h.accounts = auth.NewService(d, auth.Options{Hash: auth.TestHashParams, Logger: quiet})
-	writer := ingest.NewWriter(d, customer.NewService(d), ingest.WriterConfig{Logger: quiet})
+	writer := ingest.NewWriter(d, h.customers, ingest.WriterConfig{Logger: quiet})
 	t.Cleanup(writer.Close)
 	h.ingest = ingest.NewHandler(h.accounts, writer, nil, quiet)
 	h.srv = New(h.config())

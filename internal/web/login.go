@@ -67,7 +67,6 @@ func (s *Server) handleLoginSubmit(w http.ResponseWriter, r *http.Request) {
 		maxAge = 0
 	}
 	s.setCookie(w, r, sessionCookie, token, maxAge)
-	s.setCookie(w, r, csrfCookie, "", -1)
 	if i18n.Supported(user.Locale) && readCookie(r, localeCookie) == "" {
 		s.setCookie(w, r, localeCookie, user.Locale, 365*24*time.Hour)
 	}

@@ -286,15 +286,13 @@ func (s *Server) validCSRF(rt route, r *http.Request, st *reqState) bool {
 	} else {
 		got = r.PostFormValue(csrfField)
 	}
-	switch {
-	case st.Session != nil:
-		return auth.ValidCSRF(st.Session, got)
-	case rt.Access == public:
-		// Before login there is no session: the form's token must match
-		// the anonymous double-submit cookie.
-		return st.AnonCSRF != "" && got != "" && subtle.ConstantTimeCompare([]byte(got), []byte(st.AnonCSRF)) == 1
+	if st.Session != nil && auth.ValidCSRF(st.Session, got) {
+		return true
 	}
-	return false
+	// Public forms (sign-in, language) may have been rendered before the
+	// session existed, in another tab: their double-submit token counts.
+	return rt.Access == public && st.AnonCSRF != "" && got != "" &&
+		subtle.ConstantTimeCompare([]byte(got), []byte(st.AnonCSRF)) == 1
 }
 
 // csrfToken is what forms on this page carry. Anonymous visitors get a

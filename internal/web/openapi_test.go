@@ -3,6 +3,7 @@ package web
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -142,11 +143,13 @@ func TestAPIResponsesMatchSchema(t *testing.T) {
 	}
 	t.Run("errors", func(t *testing.T) {
 		h := newHarness(t)
-		check(t, h, h.request("GET", "/api/v1/customers/999", "admin", "", true), http.StatusNotFound)
+		check(t, h, h.request("GET", "/api/v1/customers/999999", "admin", "", true), http.StatusNotFound)
 		check(t, h, h.request("GET", "/api/v1/customers?limit=500", "admin", "", true), http.StatusBadRequest)
 		check(t, h, h.request("GET", "/api/v1/customers?q=%E3%83%A4%E3%83%9E%E3%83%80&limit=1", "key:viewer", "", true), http.StatusOK)
-		check(t, h, h.request("PATCH", "/api/v1/customers/1", "admin", `{"email":"not-an-email"}`, true), http.StatusBadRequest)
-		check(t, h, h.request("POST", "/api/v1/merges/7/unmerge", "manager", "", true), http.StatusForbidden)
+		check(t, h, h.request("PATCH", fmt.Sprintf("/api/v1/customers/%d", h.ids.hanako), "admin", `{"email":"not-an-email"}`, true), http.StatusBadRequest)
+		check(t, h, h.request("POST", fmt.Sprintf("/api/v1/merges/%d/unmerge", h.ids.merge), "manager", "", true), http.StatusForbidden)
+		check(t, h, h.request("GET", fmt.Sprintf("/api/v1/customers/%d/timeline?limit=1", h.ids.hanako), "viewer", "", true), http.StatusOK)
+		check(t, h, h.request("GET", "/api/v1/customers?cursor=garbage", "viewer", "", true), http.StatusBadRequest)
 		check(t, h, h.request("GET", "/api/v1/users", "key:manager", "", true), http.StatusForbidden)
 	})
 }

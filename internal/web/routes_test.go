@@ -25,13 +25,13 @@ func callFor(t *testing.T, h *harness, rt route) routeCall {
 	p := rt.Pattern
 	switch {
 	case strings.HasPrefix(p, "/merges/"), strings.HasPrefix(p, "/api/v1/merges/"):
-		p = strings.Replace(p, "{id}", "7", 1)
+		p = strings.Replace(p, "{id}", fmt.Sprint(h.ids.merge), 1)
 	case strings.Contains(p, "/users/"):
 		p = strings.Replace(p, "{id}", fmt.Sprint(h.userIDs[auth.RoleViewer]), 1)
 	case strings.Contains(p, "/keys/"):
 		p = strings.Replace(p, "{id}", fmt.Sprint(h.writeKey), 1)
 	default:
-		p = strings.Replace(p, "{id}", "1", 1)
+		p = strings.Replace(p, "{id}", fmt.Sprint(h.ids.hanako), 1)
 	}
 	p = strings.Replace(p, "{name}", "app.css", 1)
 	p = strings.Replace(p, "{$}", "", 1)
@@ -44,13 +44,14 @@ func callFor(t *testing.T, h *harness, rt route) routeCall {
 	if rt.Method == http.MethodGet {
 		return c
 	}
+	dup := fmt.Sprint(h.ids.dup)
 	bodies := map[string]string{
 		"POST /login":                       "email=viewer%40example.com&password=" + strings.ReplaceAll(testPassword, " ", "+"),
 		"POST /logout":                      "",
 		"POST /locale":                      "locale=ja&return=%2Fcustomers",
 		"POST /customers/{id}":              "family_name=%E5%B1%B1%E7%94%B0&lifecycle_stage=loyal",
-		"POST /customers/{id}/merge":        "loser_id=3&reason=duplicate",
-		"POST /merges/{id}/unmerge":         "customer=1",
+		"POST /customers/{id}/merge":        "loser_id=" + dup + "&reason=duplicate",
+		"POST /merges/{id}/unmerge":         "customer=" + fmt.Sprint(h.ids.hanako),
 		"POST /settings/users":              "email=new%40example.com&password=a+long+enough+password&role=agent",
 		"POST /settings/users/{id}/role":    "role=manager",
 		"POST /settings/users/{id}/disable": "",
@@ -58,7 +59,7 @@ func callFor(t *testing.T, h *harness, rt route) routeCall {
 		"POST /settings/keys":               "kind=api&name=CI&role=viewer",
 		"POST /settings/keys/{id}/revoke":   "",
 		"PATCH /api/v1/customers/{id}":      `{"given_name":"花","lifecycle_stage":"loyal"}`,
-		"POST /api/v1/customers/{id}/merge": `{"loser_id":3,"reason":"duplicate"}`,
+		"POST /api/v1/customers/{id}/merge": `{"loser_id":` + dup + `,"reason":"duplicate"}`,
 		"POST /api/v1/merges/{id}/unmerge":  ``,
 		"POST /api/v1/users":                `{"email":"new@example.com","password":"a long enough password","role":"agent"}`,
 		"POST /api/v1/users/{id}/role":      `{"role":"agent"}`,

@@ -118,9 +118,6 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // foreign origin: the UI ships one stylesheet and no JavaScript.
 const contentSecurityPolicy = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'"
 
-// Handler returns s as an http.Handler (for http.Server).
-func (s *Server) Handler() http.Handler { return s }
-
 // HTTPServer returns an http.Server for s with timeouts suited to a public
 // listener; Shutdown on it finishes in-flight requests.
 func (s *Server) HTTPServer(addr string) *http.Server {

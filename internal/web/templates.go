@@ -10,7 +10,6 @@ import (
 	"net/http"
 	"net/url"
 	"sort"
-	"strconv"
 	"strings"
 
 	"github.com/kizuna-oss/kizuna"
@@ -64,7 +63,6 @@ func (s *Server) funcs() template.FuncMap {
 			}
 			return "?" + out.Encode()
 		},
-		"itoa": func(n int64) string { return strconv.FormatInt(n, 10) },
 		// json shows structured detail (audit entries) as compact JSON.
 		"json": func(v any) string {
 			if v == nil {
@@ -212,7 +210,7 @@ func (s *Server) renderWithError(w http.ResponseWriter, r *http.Request, tmpl, t
 	err = s.classify(r, err)
 	code := kizuna.ErrorCode(err)
 	switch code {
-	case kizuna.EINVALID, kizuna.ECONFLICT, kizuna.ETOOLARGE:
+	case kizuna.EINVALID, kizuna.ECONFLICT, kizuna.ETOOLARGE, kizuna.ENOTFOUND:
 	default:
 		s.pageError(w, r, err)
 		return

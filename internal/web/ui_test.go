@@ -3,7 +3,9 @@ package web
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"io/fs"
 	"log/slog"
@@ -33,9 +35,9 @@ func cookieFrom(w *httptest.ResponseRecorder, name string) *http.Cookie {
 func TestSecurityHeadersAndNoInlineCode(t *testing.T) {
 	h := newHarness(t)
 	pages := []struct{ path, who string }{
-		{"/login", "anon"}, {"/", "admin"}, {"/customers", "viewer"}, {"/customers/1", "admin"},
+		{"/login", "anon"}, {"/", "admin"}, {"/customers", "viewer"}, {fmt.Sprintf("/customers/%d", h.ids.hanako), "admin"},
 		{"/settings/users", "admin"}, {"/settings/keys", "admin"}, {"/settings/audit", "manager"},
-		{"/customers/999", "admin"}, {"/no/such/page", "anon"}, {"/api/v1/customers", "key:viewer"},
+		{"/customers/999999", "admin"}, {"/no/such/page", "anon"}, {"/api/v1/customers", "key:viewer"},
 	}
 	inline := regexp.MustCompile(`(?i)<script|<style|\sstyle=|\son[a-z]+=|javascript:`)
 	for _, p := range pages {
@@ -66,7 +68,7 @@ func TestSecurityHeadersAndNoInlineCode(t *testing.T) {
 func TestTemplateKeysInCatalog(t *testing.T) {
 	var keys []string
 	static := regexp.MustCompile(`\.T "([a-z0-9_.\-]+)"`)
-	dynamic := regexp.MustCompile(`printf "([a-z_.]+)%s"`)
+	dynamic := regexp.MustCompile(`printf "([a-z_.]+)%s"`) // both .T and .TOr: TOr's keys must exist too
 	prefixes := map[string][]string{}
 	add := func(prefix string, vals ...string) {
 		for _, v := range vals {
@@ -91,6 +93,8 @@ func TestTemplateKeysInCatalog(t *testing.T) {
 	prefixes["order.status."] = []string{"completed", "refunded", "cancelled"}
 	prefixes["order.line."] = []string{"sale", "refund", "cancel"}
 	prefixes["key.kind."] = []string{string(auth.KeyAPI), string(auth.KeyWrite)}
+	prefixes["audit.action."] = auditActions
+	prefixes["audit.actor."] = []string{string(auth.PrincipalUser), string(auth.PrincipalAPIKey), string(auth.PrincipalWriteKey), string(auth.PrincipalSystem), auth.ActorAnonymous}
 
 	err := fs.WalkDir(templateFS, "templates", func(p string, d fs.DirEntry, err error) error {
 		if err != nil || d.IsDir() {
@@ -319,8 +323,8 @@ func TestCSRFRequired(t *testing.T) {
 	if w := h.serve(r); w.Code != http.StatusOK {
 		t.Errorf("API key call: %d %s", w.Code, w.Body.String())
 	}
-	if h.customers.customers[1].FamilyName != "Y" {
-		t.Error("update not applied")
+	if c, err := h.customers.Get(auth.System(context.Background(), "test"), 1); err != nil || c.FamilyName != "Y" {
+		t.Errorf("update not applied: %v %+v", err, c)
 	}
 }
 
@@ -339,7 +343,7 @@ func TestAPIErrors(t *testing.T) {
 	check(h.get("/api/v1/customers/abc", "admin"), 400, kizuna.EINVALID, "id")
 	check(h.get("/api/v1/customers?sort=evil", "admin"), 400, kizuna.EINVALID, "sort")
 	check(h.get("/api/v1/customers?lifecycle_stage=x", "admin"), 400, kizuna.EINVALID, "lifecycle_stage")
-	check(h.get("/api/v1/customers/42", "admin"), 404, kizuna.ENOTFOUND, "")
+	check(h.get("/api/v1/customers/424242", "admin"), 404, kizuna.ENOTFOUND, "")
 	check(h.get("/api/v1/nope", "admin"), 404, kizuna.ENOTFOUND, "")
 	w0 := h.serve(h.request("DELETE", "/api/v1/customers/1", "admin", "", true))
 	if w0.Code != http.StatusMethodNotAllowed || w0.Header().Get("Allow") != "GET, PATCH" || !strings.Contains(w0.Body.String(), `"code":"method_not_allowed"`) {
@@ -369,7 +373,7 @@ func TestAPIErrors(t *testing.T) {
 }
 
 // brokenCustomers fails with an error that is not a *kizuna.Error.
-type brokenCustomers struct{ *fakeCustomers }
+type brokenCustomers struct{ Customers }
 
 func (b brokenCustomers) Get(ctx context.Context, id int64) (*customer.Customer, error) {
 	return nil, errors.New("disk on fire: /var/lib/kizuna secret path")
@@ -428,7 +432,7 @@ func TestCustomerPages(t *testing.T) {
 		}
 	}
 	w = h.get("/customers/1", "admin")
-	for _, form := range []string{`action="/customers/1"`, `action="/customers/1/merge"`, `action="/merges/7/unmerge"`} {
+	for _, form := range []string{`action="/customers/1"`, `action="/customers/1/merge"`, `action="/merges/1/unmerge"`} {
 		if !strings.Contains(w.Body.String(), form) {
 			t.Errorf("admin is not offered %s", form)
 		}
@@ -439,12 +443,23 @@ func TestCustomerPages(t *testing.T) {
 	if w.Code != 400 || !strings.Contains(w.Body.String(), `value="not-an-email"`) || !strings.Contains(w.Body.String(), `aria-invalid="true"`) || !strings.Contains(w.Body.String(), "山本") {
 		t.Fatalf("failed edit: %d", w.Code)
 	}
-	if h.customers.customers[1].Email != "hanako@example.jp" {
+	if c, err := h.customers.Get(auth.System(context.Background(), "test"), 1); err != nil || c.Email != "hanako@example.jp" {
 		t.Fatal("failed edit changed the customer")
 	}
-	w = h.serve(h.request("POST", "/customers/1/merge", "manager", "loser_id=1&reason=x", false))
-	if w.Code != 400 || !strings.Contains(w.Body.String(), "cannot be merged into itself") {
-		t.Fatalf("self merge: %d", w.Code)
+	// Failed merges keep the form, with what was typed and why it failed.
+	for _, c := range []struct {
+		form, want string
+		status     int
+	}{
+		{"loser_id=4&reason=again", "already one customer", http.StatusConflict},
+		{"loser_id=424242&reason=typo", "not found", http.StatusNotFound},
+		{"loser_id=abc&reason=x", "enter the number", http.StatusBadRequest},
+		{"loser_id=3&reason=", "say why", http.StatusBadRequest},
+	} {
+		w = h.serve(h.request("POST", "/customers/1/merge", "manager", c.form, false))
+		if w.Code != c.status || !strings.Contains(w.Body.String(), c.want) || !strings.Contains(w.Body.String(), `id="loser_id"`) {
+			t.Errorf("merge %s: %d, want %d with %q", c.form, w.Code, c.status, c.want)
+		}
 	}
 
 	w = h.get("/", "viewer")
@@ -508,10 +523,14 @@ func TestUserAdmin(t *testing.T) {
 		t.Fatalf("enable: %d", w.Code)
 	}
 	w = h.get("/settings/audit", "admin")
-	for _, action := range []string{"user.disabled", "user.enabled"} {
+	for _, action := range []string{"user.disabled", "user.enabled", "User disabled", "User enabled"} {
 		if !strings.Contains(w.Body.String(), action) {
 			t.Errorf("audit log page lacks %s", action)
 		}
+	}
+	w = h.get("/settings/audit?action=user.enabled", "manager")
+	if w.Code != 200 || strings.Contains(w.Body.String(), "<code class=\"muted\">user.disabled</code>") || !strings.Contains(w.Body.String(), "<code class=\"muted\">user.enabled</code>") {
+		t.Fatalf("audit filter: %d", w.Code)
 	}
 	w = h.get("/settings", "manager")
 	if w.Header().Get("Location") != "/settings/audit" {
@@ -607,5 +626,52 @@ func TestIngestMount(t *testing.T) {
 	r := httptest.NewRequest("POST", "/v1/track", strings.NewReader(`{}`))
 	if w := h.serve(r); w.Code != 200 || got != "/v1/track" {
 		t.Fatalf("ingest mount: %d %q", w.Code, got)
+	}
+}
+
+// TestSearchAndPaging: the list finds a customer by kanji, kana, email and
+// phone digits; the timeline pages with its cursor.
+func TestSearchAndPaging(t *testing.T) {
+	h := newHarness(t)
+	for _, q := range []string{"山田", "ヤマダ", "ハナコ", "hanako@example.jp", "09012345678", "1234-5678"} {
+		w := h.get("/api/v1/customers?q="+url.QueryEscape(q), "key:viewer")
+		var page customer.Page[customer.Customer]
+		if err := json.Unmarshal(w.Body.Bytes(), &page); err != nil || len(page.Items) != 1 || page.Items[0].ID != h.ids.hanako {
+			t.Errorf("search %q: %d %s", q, w.Code, w.Body.String())
+		}
+	}
+	w := h.get("/api/v1/customers?limit=1&sort=name", "viewer")
+	var first customer.Page[customer.Customer]
+	if err := json.Unmarshal(w.Body.Bytes(), &first); err != nil || len(first.Items) != 1 || first.Next == "" || first.Total != 3 {
+		t.Fatalf("first page: %s", w.Body.String())
+	}
+	w = h.get("/customers?limit=1&sort=name&cursor="+url.QueryEscape(first.Next), "viewer")
+	if w.Code != 200 || strings.Contains(w.Body.String(), first.Items[0].DisplayName()) {
+		t.Fatalf("second page repeats the first: %d", w.Code)
+	}
+	seen := map[string]bool{}
+	cursor := ""
+	for i := 0; i < 10; i++ {
+		w := h.get("/api/v1/customers/1/timeline?limit=1&cursor="+url.QueryEscape(cursor), "viewer")
+		var page customer.Page[customer.TimelineItem]
+		if err := json.Unmarshal(w.Body.Bytes(), &page); err != nil || w.Code != 200 {
+			t.Fatalf("timeline: %d %s", w.Code, w.Body.String())
+		}
+		for _, it := range page.Items {
+			key := fmt.Sprint(it.Kind, it.ID)
+			if seen[key] {
+				t.Fatalf("timeline item %s %d twice", it.Kind, it.ID)
+			}
+			seen[key] = true
+		}
+		if cursor = page.Next; cursor == "" {
+			break
+		}
+	}
+	if len(seen) < 4 { // 3 events (identify, view, order event) and the order
+		t.Fatalf("timeline pages held %d items", len(seen))
+	}
+	if w := h.get("/customers/1?tl=not-a-cursor", "viewer"); w.Code != http.StatusBadRequest {
+		t.Fatalf("bad timeline cursor: %d", w.Code)
 	}
 }

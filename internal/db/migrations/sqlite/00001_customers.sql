@@ -30,7 +30,7 @@ CREATE INDEX customers_merged_into ON customers(merged_into) WHERE merged_into I
 -- The list shows canonical profiles only; each sort has its keyset index.
 CREATE INDEX customers_created ON customers(created_at, id) WHERE merged_into IS NULL;
 CREATE INDEX customers_updated ON customers(updated_at, id) WHERE merged_into IS NULL;
-CREATE INDEX customers_last_seen ON customers(last_seen_at, id) WHERE merged_into IS NULL;
+CREATE INDEX customers_last_seen ON customers((COALESCE(last_seen_at, -1)), id) WHERE merged_into IS NULL;
 CREATE INDEX customers_sort_name ON customers(sort_name, id) WHERE merged_into IS NULL;
 
 -- Every key a customer is known by. (kind, value) is unique: one identity

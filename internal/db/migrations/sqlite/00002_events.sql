@@ -59,4 +59,3 @@ CREATE TABLE order_lines (
     adjustment_key   TEXT NOT NULL DEFAULT ''
 );
 CREATE INDEX order_lines_order ON order_lines(order_id, adjustment_key);
-CREATE INDEX order_lines_time ON order_lines(occurred_at);
