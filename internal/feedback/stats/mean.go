@@ -56,18 +56,27 @@ func meanEstimate(s Summary, o Options) Estimate {
 // TopBox estimates the share of answers in the top k points of the scale
 // (4–5 of 1–5 for k = 2) with a Wilson interval.
 func TopBox(d Distribution, k int, opt Options) (Estimate, error) {
-	if err := d.validate(); err != nil {
+	top, err := topCount(d, k)
+	if err != nil {
 		return Estimate{}, err
 	}
+	return Wilson(top, d.N(), opt)
+}
+
+// topCount counts the answers in the top k points of d.
+func topCount(d Distribution, k int) (int, error) {
+	if err := d.validate(); err != nil {
+		return 0, err
+	}
 	if k < 1 || k >= d.Scale.Points() {
-		return Estimate{}, kizuna.FieldError("top_k", "top box must cover 1 to %d points of a %d-point scale, got %d",
+		return 0, kizuna.FieldError("top_k", "top box must cover 1 to %d points of a %d-point scale, got %d",
 			d.Scale.Points()-1, d.Scale.Points(), k)
 	}
 	top := 0
 	for _, c := range d.Counts[len(d.Counts)-k:] {
 		top += c
 	}
-	return Wilson(top, d.N(), opt)
+	return top, nil
 }
 
 // CSATResult is the customer satisfaction summary of one question.
