@@ -90,6 +90,7 @@ type DriverResult struct {
 //     sours the view of staff) these coefficients are individually
 //     uncertain and can even flip sign, which is why ranking by them
 //     misleads.
+//
 //  2. The Shapley decomposition of R² (Lindeman, Merenda & Gold 1980; the
 //     "LMG" measure of Grömping 2006, "Relative Importance for Linear
 //     Regression in R: The Package relaimpo", Journal of Statistical

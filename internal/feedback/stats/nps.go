@@ -223,6 +223,11 @@ func npsScore(c NPSCounts, z float64) (lo, hi float64) {
 	n := float64(c.N())
 	a, b, m := float64(c.Promoters), float64(c.Detractors), float64(c.Passives)
 	stat := func(delta float64) float64 {
+		if delta == d {
+			// The observed value itself; with all answers passive Ṽ(d̂)
+			// is 0 too, and 0/0 must read as "no evidence against".
+			return 0
+		}
 		B := (a+b)*(1-delta) - 2*delta*(b+m)
 		disc := math.Max(0, B*B+8*n*b*delta*(1-delta))
 		q := (B + math.Sqrt(disc)) / (4 * n)
