@@ -160,6 +160,18 @@ func TestInvalidInput(t *testing.T) {
 			_, err := CompareTopBox(a, b, 2, Options{})
 			return err
 		}, "scale"},
+		{"second attribute off scale", func() error {
+			_, err := ExpectationGaps(CSATScale, []AttributeGaps{
+				{Attribute: "price", Pairs: []GapPair{{3, 3}}},
+				{Attribute: "staff", Pairs: []GapPair{{3, 3}, {0, 3}}},
+			}, Options{})
+			return err
+		}, "attributes[1].pairs[1].expected"},
+		{"NPS of a 1–5 distribution", func() error {
+			d, _ := NewDistribution(CSATScale, []int{5})
+			_, err := NPSOfDistribution(d, Options{})
+			return err
+		}, "scale"},
 		{"drivers without attributes", func() error { _, err := KeyDrivers(DriverInput{}, Options{}); return err }, "attributes"},
 		{"drivers row too short", func() error {
 			_, err := KeyDrivers(DriverInput{Attributes: []string{"a", "b"}, Rows: []DriverRow{{Outcome: 9, Gaps: []Number{Known(1)}}}}, Options{})

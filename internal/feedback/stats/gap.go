@@ -1,6 +1,9 @@
 package stats
 
 import (
+	"errors"
+	"strings"
+
 	"github.com/kizuna-oss/kizuna"
 )
 
@@ -118,4 +121,28 @@ func ExpectationGap(attribute string, scale Scale, pairs []GapPair, opt Options)
 	}
 	s.MeanGap = meanEstimate(sum, o)
 	return s, nil
+}
+
+// AttributeGaps are the answer pairs of one attribute.
+type AttributeGaps struct {
+	Attribute string    `json:"attribute"`
+	Pairs     []GapPair `json:"pairs"`
+}
+
+// ExpectationGaps runs ExpectationGap for each attribute of a question, in
+// order. Errors name the attribute's position, e.g. attributes[2].pairs[7].
+func ExpectationGaps(scale Scale, attrs []AttributeGaps, opt Options) ([]GapSummary, error) {
+	out := make([]GapSummary, len(attrs))
+	for i, a := range attrs {
+		s, err := ExpectationGap(a.Attribute, scale, a.Pairs, opt)
+		if err != nil {
+			var e *kizuna.Error
+			if errors.As(err, &e) && strings.HasPrefix(e.Field, "pairs") {
+				e.Field = indexField("attributes", i) + "." + e.Field
+			}
+			return nil, err
+		}
+		out[i] = s
+	}
+	return out, nil
 }

@@ -100,6 +100,26 @@ type NPSResult struct {
 	Promoters  Estimate `json:"promoters"`
 	Passives   Estimate `json:"passives"`
 	Detractors Estimate `json:"detractors"`
+	// Distribution is the 0–10 score chart; only NPSOfDistribution,
+	// which has the scores, fills it.
+	Distribution []RatingShare `json:"distribution,omitempty"`
+}
+
+// NPSOfDistribution computes the NPS of a 0–10 score distribution (the
+// counts per score from the store) and includes the distribution chart.
+func NPSOfDistribution(d Distribution, opt Options) (NPSResult, error) {
+	c, err := NPSCountsOf(d)
+	if err != nil {
+		return NPSResult{}, err
+	}
+	r, err := NPS(c, opt)
+	if err != nil {
+		return NPSResult{}, err
+	}
+	if r.Distribution, err = Ratings(d, opt); err != nil {
+		return NPSResult{}, err
+	}
+	return r, nil
 }
 
 // NPS computes the Net Promoter Score and its confidence interval.

@@ -84,6 +84,31 @@ func TestNPSPinned(t *testing.T) {
 	}
 }
 
+func TestNPSOfDistribution(t *testing.T) {
+	// Scores 0–10 with counts 5 at each of 0…6 (35 detractors), 10 at 7 and
+	// 8 (20 passives), 20 at 9 and 25 at 10 (45 promoters): NPS = 45 − 35 = 10.
+	d, err := DistributionFromCounts(NPSScale, []int{5, 5, 5, 5, 5, 5, 5, 10, 10, 20, 25})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := NPSOfDistribution(d, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	near(t, "NPS", r.NPS.Value, 10, 1e-12)
+	if r.Counts != (NPSCounts{Promoters: 45, Passives: 20, Detractors: 35}) || len(r.Distribution) != 11 || r.Distribution[10].Count != 25 {
+		t.Errorf("counts %+v, distribution %+v", r.Counts, r.Distribution)
+	}
+	// Scores straight from answers.
+	c, err := CountNPS([]int{10, 9, 8, 7, 6, 0})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c != (NPSCounts{Promoters: 2, Passives: 2, Detractors: 2}) {
+		t.Errorf("CountNPS = %+v", c)
+	}
+}
+
 func TestWilsonPinned(t *testing.T) {
 	// 8 of 10, z² = 3.841459:
 	// centre = (8 + 1.920729)/(13.841459) = 0.716740
