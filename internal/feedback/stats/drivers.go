@@ -186,12 +186,13 @@ func KeyDrivers(in DriverInput, opt Options) (DriverResult, error) {
 	if k == 0 || n <= k+1 {
 		// Nothing to fit, or no residual degrees of freedom.
 		if !res.LowSample {
-			res.LowSample, res.Reason = true, ReasonTooFewPerDriver
+			res.flag(ReasonTooFewPerDriver, cols)
 		}
 		return res, nil
 	}
-	if n > 1 && stat.Variance(ys, nil) == 0 {
-		res.LowSample, res.Reason = true, ReasonNoVariation
+	if stat.Variance(ys, nil) == 0 {
+		// Every respondent gave the same score: nothing to explain.
+		res.flag(ReasonNoVariation, cols)
 		return res, nil
 	}
 
@@ -217,10 +218,7 @@ func KeyDrivers(in DriverInput, opt Options) (DriverResult, error) {
 	// A condition number this large means some gap is (almost) a linear
 	// combination of others: the coefficients would be noise.
 	if qr.Cond() > 1e10 {
-		res.LowSample, res.Reason = true, ReasonCollinear
-		for _, j := range cols {
-			res.Drivers[j].Coefficient.LowSample, res.Drivers[j].Coefficient.Reason = true, ReasonCollinear
-		}
+		res.flag(ReasonCollinear, cols)
 		return res, nil
 	}
 	var beta mat.VecDense
@@ -281,6 +279,15 @@ func KeyDrivers(in DriverInput, opt Options) (DriverResult, error) {
 	}
 	rankDrivers(res.Drivers)
 	return res, nil
+}
+
+// flag marks the result and the coefficients of the fitted columns with a
+// reason to distrust them.
+func (res *DriverResult) flag(reason Reason, cols []int) {
+	res.LowSample, res.Reason = true, reason
+	for _, j := range cols {
+		res.Drivers[j].Coefficient.LowSample, res.Drivers[j].Coefficient.Reason = true, reason
+	}
 }
 
 // shapleyR2 returns the Shapley contribution of each of the columns cols to

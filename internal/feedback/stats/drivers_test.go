@@ -170,6 +170,20 @@ func TestKeyDriversDegenerate(t *testing.T) {
 		missing(t, "coefficient", res.Drivers[0].Coefficient.Value)
 		missing(t, "importance", res.Drivers[1].Importance)
 	})
+	t.Run("everyone gave the same score", func(t *testing.T) {
+		in := DriverInput{Attributes: []string{"a"}}
+		for range 50 {
+			in.Rows = append(in.Rows, row(10, r.NormFloat64()))
+		}
+		res, err := KeyDrivers(in, Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if res.Reason != ReasonNoVariation || res.Drivers[0].Coefficient.Reason != ReasonNoVariation {
+			t.Errorf("reason %q / %q", res.Reason, res.Drivers[0].Coefficient.Reason)
+		}
+		missing(t, "R²", res.R2)
+	})
 	t.Run("constant attribute is left out", func(t *testing.T) {
 		in := DriverInput{Attributes: []string{"a", "constant"}}
 		for range 100 {
