@@ -85,9 +85,12 @@ func NPSCountsOf(d Distribution) (NPSCounts, error) {
 }
 
 // DefaultNPSMethod is the NPS interval used unless Options.NPSMethod says
-// otherwise. TestNPSCoverage measured Wald, adjusted Wald and score
-// intervals on 9 true distributions × 3 sample sizes with 10,000 samples
-// each; see the figures in that test's doc comment.
+// otherwise: the score interval. Chosen by measurement (TestNPSCoverage,
+// TestNPSExactCoverage): over 45 true distributions its exact coverage
+// averages 95.2% at n = 30 (worst 93.8%) and 95.1% at n = 100 (worst
+// 94.8%), against Wald's 93.1% (worst 89.9%) and 94.4% (worst 92.9%);
+// near NPS +90 it covers 95.3% at n = 30 where Wald covers 75% and adjusted
+// Wald, over-cautious, 96.5%.
 const DefaultNPSMethod = MethodScore
 
 // NPSResult is the Net Promoter Score of a sample.
