@@ -5,11 +5,16 @@ import (
 	"bytes"
 	"compress/gzip"
 	"context"
+	"net"
+	"net/http"
 	"os"
 	"path/filepath"
 	"regexp"
+	"strings"
+	"sync"
 	"testing"
 	"testing/fstest"
+	"time"
 
 	"github.com/kizuna-oss/kizuna/internal/auth"
 	"github.com/kizuna-oss/kizuna/internal/db"
@@ -101,5 +106,86 @@ func TestDemoLoadsAndPrintsLogin(t *testing.T) {
 			t.Errorf("run %d: %d users, %v (a fresh database has exactly the demo admin)", run, users, err)
 		}
 		d.Close()
+	}
+}
+
+// lockedBuffer is a bytes.Buffer safe to read while a server writes it.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+// The demo serves what it loaded: the printed URL answers, the printed
+// write key ingests, and cancelling the context stops it cleanly.
+func TestDemoServes(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var out, errOut lockedBuffer
+	e := &env{getenv: func(string) string { return "" }, stdout: &out, stderr: &errOut}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	log, err := newLogger(&errOut, "warn", "text")
+	if err != nil {
+		t.Fatal(err)
+	}
+	samples := demoSamples(t, 500)
+	done := make(chan error, 1)
+	go func() {
+		done <- runDemo(ctx, e, filepath.Join(t.TempDir(), "demo.db"), displayAddr(ln.Addr()), func(d *db.DB) error {
+			return serve(ctx, e, d, ln, log, &serveOptions{logLevel: "warn", logFormat: "text"})
+		}, samples)
+	}()
+	urlRe := regexp.MustCompile(`(?m)^  URL:        (http://\S+)/$`)
+	var base, key string
+	for deadline := time.Now().Add(60 * time.Second); base == "" || !strings.Contains(out.String(), "Kizuna is running at"); {
+		if time.Now().After(deadline) {
+			t.Fatalf("the demo did not start:\n%s\n%s", out.String(), errOut.String())
+		}
+		select {
+		case err := <-done:
+			t.Fatalf("the demo stopped: %v\n%s", err, errOut.String())
+		case <-time.After(50 * time.Millisecond):
+		}
+		if m := urlRe.FindStringSubmatch(out.String()); m != nil {
+			base = m[1]
+		}
+	}
+	key = demoWriteKey.FindStringSubmatch(out.String())[1]
+	resp, err := http.Get(base + "/healthz")
+	if err != nil || resp.StatusCode != http.StatusOK {
+		t.Fatalf("healthz: %v %v", resp, err)
+	}
+	resp.Body.Close()
+	req, _ := http.NewRequest("POST", base+"/v1/track", strings.NewReader(`{"userId":"17850","event":"Demo Viewed"}`))
+	req.SetBasicAuth(key, "")
+	req.Header.Set("Content-Type", "application/json")
+	resp, err = http.DefaultClient.Do(req)
+	if err != nil || resp.StatusCode != http.StatusOK {
+		t.Fatalf("track with the printed write key: %v %v", resp, err)
+	}
+	resp.Body.Close()
+	cancel()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Errorf("demo stopped with %v", err)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("the demo did not stop")
 	}
 }
