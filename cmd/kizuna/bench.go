@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"runtime/pprof"
 
 	"github.com/kizuna-oss/kizuna/internal/bench"
 )
@@ -22,8 +23,20 @@ func cmdBench(ctx context.Context, e *env, args []string) error {
 	fs.StringVar(&cfg.PostgresDSN, "postgres", "", "also measure PostgreSQL at this postgres:// URL (a schema is created and dropped)")
 	fs.StringVar(&cfg.TempDir, "tmp", "", "directory for the SQLite files")
 	out := fs.String("out", "", "also write the Markdown table to this file")
+	cpuprofile := fs.String("cpuprofile", "", "write a CPU profile of the whole run to this file")
 	if err := e.parse(fs, args[1:]); err != nil {
 		return err
+	}
+	if *cpuprofile != "" {
+		f, err := os.Create(*cpuprofile)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+		defer pprof.StopCPUProfile()
 	}
 	rs, err := bench.Ingest(ctx, cfg)
 	if err != nil {
