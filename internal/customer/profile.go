@@ -141,11 +141,8 @@ func loadLight(ctx context.Context, q querier, d db.Dialect, ids []int64, into m
 	const chunk = 1000
 	for lo := 0; lo < len(ids); lo += chunk {
 		hi := min(lo+chunk, len(ids))
-		args := make([]any, hi-lo)
-		for i, id := range ids[lo:hi] {
-			args[i] = id
-		}
-		rows, err := q.QueryContext(ctx, positional(d, `SELECT id, merged_into, last_seen_at FROM customers WHERE id IN (`+db.Placeholders(1, len(args))+`)`), args...)
+		in, args := db.InInt(d, 1, ids[lo:hi])
+		rows, err := q.QueryContext(ctx, positional(d, `SELECT id, merged_into, last_seen_at FROM customers WHERE id`+in), args...)
 		if err != nil {
 			return fmt.Errorf("load profiles: %w", err)
 		}
@@ -177,11 +174,8 @@ func loadProfiles(ctx context.Context, q querier, d db.Dialect, ids []int64, int
 	const chunk = 1000
 	for lo := 0; lo < len(ids); lo += chunk {
 		hi := min(lo+chunk, len(ids))
-		args := make([]any, hi-lo)
-		for i, id := range ids[lo:hi] {
-			args[i] = id
-		}
-		rows, err := q.QueryContext(ctx, positional(d, `SELECT `+customerCols+` FROM customers WHERE id IN (`+db.Placeholders(1, len(args))+`)`), args...)
+		in, args := db.InInt(d, 1, ids[lo:hi])
+		rows, err := q.QueryContext(ctx, positional(d, `SELECT `+customerCols+` FROM customers WHERE id`+in), args...)
 		if err != nil {
 			return fmt.Errorf("load profiles: %w", err)
 		}

@@ -328,12 +328,9 @@ func (r *resolver) lookup(inputs []resolveInput, merge []bool) error {
 		const chunk = 2000
 		for lo := 0; lo < len(values); lo += chunk {
 			hi := min(lo+chunk, len(values))
-			args := make([]any, 0, hi-lo+1)
-			args = append(args, kind)
-			for _, v := range values[lo:hi] {
-				args = append(args, v)
-			}
-			rows, err := r.tx.QueryContext(r.ctx, positional(r.tx.Dialect, `SELECT value, customer_id FROM identities WHERE kind = $1 AND value IN (`+db.Placeholders(2, hi-lo)+`)`), args...)
+			in, inArgs := db.InText(r.tx.Dialect, 2, values[lo:hi])
+			args := append([]any{kind}, inArgs...)
+			rows, err := r.tx.QueryContext(r.ctx, positional(r.tx.Dialect, `SELECT value, customer_id FROM identities WHERE kind = $1 AND value`+in), args...)
 			if err != nil {
 				return fmt.Errorf("resolve: look up %s: %w", kind, err)
 			}

@@ -18,6 +18,7 @@ import (
 	"fmt"
 	"net/url"
 	"runtime"
+	"strconv"
 	"strings"
 	"time"
 
@@ -322,3 +323,30 @@ func Rows(rows, width int) string {
 // every supported engine (SQLite's default SQLITE_MAX_VARIABLE_NUMBER is
 // 32766, Postgres allows 65535).
 const MaxParams = 32766
+
+// InText returns a membership test for a text column against vals — " IN
+// ($from, …)" on SQLite, " = ANY($from)" with one array parameter on
+// Postgres — and its arguments. On Postgres one array parameter keeps the
+// statement text and its planning cost the same whatever len(vals) is.
+func InText(d Dialect, from int, vals []string) (string, []any) {
+	if d == Postgres {
+		return " = ANY($" + strconv.Itoa(from) + ")", []any{vals}
+	}
+	args := make([]any, len(vals))
+	for i, v := range vals {
+		args[i] = v
+	}
+	return " IN (" + Placeholders(from, len(vals)) + ")", args
+}
+
+// InInt is InText for integer columns.
+func InInt(d Dialect, from int, vals []int64) (string, []any) {
+	if d == Postgres {
+		return " = ANY($" + strconv.Itoa(from) + ")", []any{vals}
+	}
+	args := make([]any, len(vals))
+	for i, v := range vals {
+		args[i] = v
+	}
+	return " IN (" + Placeholders(from, len(vals)) + ")", args
+}

@@ -47,7 +47,10 @@ type WriterConfig struct {
 	// buffering without bound.
 	QueueSize int
 	// Writers is the number of concurrent transactions: 1 on SQLite (one
-	// writer at a time), a few on Postgres.
+	// writer at a time), 2 on Postgres — measured on 2 cores: 1 writer
+	// leaves the server idle during each commit's fsync; 4 or 8 split the
+	// queue into small groups that contend for the same customer rows
+	// (batch 31k events/s with 2, 26k with 8, 19k with 1).
 	Writers int
 	Metrics *Metrics
 	Logger  *slog.Logger
@@ -91,7 +94,7 @@ func NewWriter(d *db.DB, customers *customer.Service, cfg WriterConfig) *Writer 
 	if cfg.Writers <= 0 {
 		cfg.Writers = 1
 		if d.Dialect == db.Postgres {
-			cfg.Writers = 4
+			cfg.Writers = 2
 		}
 	}
 	if cfg.Logger == nil {
@@ -341,13 +344,9 @@ func (w *Writer) lookupStored(ctx context.Context, tx *db.Tx, items []item) (map
 	for source, ids := range bySource {
 		for start := 0; start < len(ids); start += chunk {
 			part := ids[start:min(start+chunk, len(ids))]
-			args := make([]any, 0, len(part)+1)
-			args = append(args, source)
-			for _, id := range part {
-				args = append(args, id)
-			}
-			q := `SELECT message_id, body_hash FROM events WHERE source_id = $1 AND message_id IN (` + db.Placeholders(2, len(part)) + `)`
-			rows, err := tx.QueryContext(ctx, q, args...)
+			in, inArgs := db.InText(tx.Dialect, 2, part)
+			args := append([]any{source}, inArgs...)
+			rows, err := tx.QueryContext(ctx, `SELECT message_id, body_hash FROM events WHERE source_id = $1 AND message_id`+in, args...)
 			if err != nil {
 				return nil, fmt.Errorf("dedup lookup: %w", err)
 			}
