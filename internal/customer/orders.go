@@ -131,7 +131,11 @@ func (o *orderState) status() string {
 	switch {
 	case o.cancelled:
 		return StatusCancelled
-	case !o.hasSale || o.net <= 0:
+	case !o.hasSale:
+		return StatusRefunded
+	case o.net < o.gross && o.net <= 0:
+		// Everything paid was given back. A free order (gross 0, nothing
+		// refunded) stays completed.
 		return StatusRefunded
 	case o.net < o.gross:
 		return StatusPartiallyRefunded

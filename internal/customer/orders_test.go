@@ -190,3 +190,24 @@ func TestToMinor(t *testing.T) {
 		}
 	}
 }
+
+// A free order (samples, gifts: every line priced 0) is completed, not
+// refunded; refunding a paid order in full is refunded.
+func TestRecordOrdersFreeOrderIsCompleted(t *testing.T) {
+	dbtest.Run(t, func(t *testing.T, d *db.DB) {
+		s := customer.NewService(d)
+		cid := resolve(t, d, s, anon("gift"))[0]
+		record(t, d, s, customer.OrderInput{CustomerID: cid, Ref: "FREE-1", Currency: "GBP", Status: "completed", PlacedAt: t0,
+			Lines: []customer.OrderLine{{SKU: "SAMPLE", Name: "sample", Quantity: 1, UnitPriceMinor: 0}}})
+		if o := orderByRef(t, d, "FREE-1"); o.status != "completed" {
+			t.Errorf("free order status = %q, want completed", o.status)
+		}
+		record(t, d, s, customer.OrderInput{CustomerID: cid, Ref: "PAID-1", Currency: "GBP", Status: "completed", PlacedAt: t0,
+			Lines: []customer.OrderLine{{SKU: "A", Quantity: 2, UnitPriceMinor: 500}}})
+		record(t, d, s, customer.OrderInput{CustomerID: cid, Ref: "PAID-1", Currency: "GBP", Status: "refunded", PlacedAt: t0.Add(time.Hour),
+			Lines: []customer.OrderLine{{SKU: "A", Quantity: -2, UnitPriceMinor: 500}}})
+		if o := orderByRef(t, d, "PAID-1"); o.status != "refunded" || o.total != 0 {
+			t.Errorf("fully refunded order = %+v, want refunded with total 0", o)
+		}
+	})
+}
