@@ -1,0 +1,97 @@
+-- +goose Up
+-- Surveys. A survey's questions live in versions: editing a live survey
+-- writes a new version, and every response keeps the version it answered,
+-- so earlier responses are never reinterpreted by later edits.
+CREATE TABLE surveys (
+    id              INTEGER PRIMARY KEY,
+    slug            TEXT NOT NULL UNIQUE,
+    name            TEXT NOT NULL,
+    touchpoint      TEXT NOT NULL DEFAULT '',
+    journey_stage   TEXT NOT NULL DEFAULT '',
+    status          TEXT NOT NULL DEFAULT 'draft',
+    current_version INTEGER NOT NULL DEFAULT 0,
+    -- JSON: thank-you texts, delight threshold, minimum n, contact-rule overrides
+    settings        TEXT NOT NULL DEFAULT '{}',
+    created_by      INTEGER,
+    created_at      INTEGER NOT NULL,
+    updated_at      INTEGER NOT NULL
+);
+
+CREATE TABLE survey_versions (
+    id         INTEGER PRIMARY KEY,
+    survey_id  INTEGER NOT NULL REFERENCES surveys(id),
+    version    INTEGER NOT NULL,
+    -- JSON feedback.Definition: pages, questions (JA/EN texts), logic
+    definition TEXT NOT NULL,
+    created_by INTEGER,
+    created_at INTEGER NOT NULL,
+    UNIQUE (survey_id, version)
+);
+
+-- Invitations to answer: personal links (email, LINE, in-app) and the
+-- record of every invitation that contact rules skipped, with why.
+CREATE TABLE survey_invitations (
+    id           INTEGER PRIMARY KEY,
+    survey_id    INTEGER NOT NULL REFERENCES surveys(id),
+    customer_id  INTEGER REFERENCES customers(id),
+    channel      TEXT NOT NULL,
+    -- SHA-256 of the personal link's token; NULL for skipped invitations
+    token_hash   TEXT UNIQUE,
+    status       TEXT NOT NULL,
+    skip_reason  TEXT NOT NULL DEFAULT '',
+    scheduled_at INTEGER NOT NULL,
+    sent_at      INTEGER,
+    reminded_at  INTEGER,
+    responded_at INTEGER,
+    expires_at   INTEGER,
+    trigger_id   INTEGER,
+    event_id     INTEGER,
+    message_id   TEXT NOT NULL DEFAULT '',
+    created_at   INTEGER NOT NULL
+);
+CREATE INDEX survey_invitations_customer ON survey_invitations(customer_id, created_at);
+CREATE INDEX survey_invitations_due ON survey_invitations(status, scheduled_at);
+CREATE INDEX survey_invitations_survey ON survey_invitations(survey_id, status);
+
+-- Responses. invitation_id is UNIQUE: a personal link is redeemed exactly
+-- once, enforced by the database, not by a check-then-insert. client_key
+-- makes page saves of anonymous responses idempotent.
+CREATE TABLE survey_responses (
+    id            INTEGER PRIMARY KEY,
+    survey_id     INTEGER NOT NULL REFERENCES surveys(id),
+    version_id    INTEGER NOT NULL REFERENCES survey_versions(id),
+    customer_id   INTEGER REFERENCES customers(id),
+    invitation_id INTEGER UNIQUE REFERENCES survey_invitations(id),
+    client_key    TEXT,
+    channel       TEXT NOT NULL,
+    status        TEXT NOT NULL DEFAULT 'partial',
+    locale        TEXT NOT NULL DEFAULT '',
+    touchpoint    TEXT NOT NULL DEFAULT '',
+    journey_stage TEXT NOT NULL DEFAULT '',
+    last_page     INTEGER NOT NULL DEFAULT 0,
+    started_at    INTEGER NOT NULL,
+    updated_at    INTEGER NOT NULL,
+    completed_at  INTEGER,
+    duration_ms   INTEGER,
+    -- comma-separated quality flags: honeypot, too_fast
+    flags         TEXT NOT NULL DEFAULT '',
+    ip_hash       TEXT NOT NULL DEFAULT '',
+    external_ref  TEXT,
+    UNIQUE (survey_id, client_key),
+    UNIQUE (survey_id, external_ref)
+);
+CREATE INDEX survey_responses_survey_completed ON survey_responses(survey_id, status, completed_at);
+CREATE INDEX survey_responses_customer ON survey_responses(customer_id, started_at);
+
+-- One row per answered question (and attribute, for expectation vs.
+-- perception). num: the score, or the expectation; num2: the perception.
+-- text: free text, the chosen option key, or a JSON array of keys.
+CREATE TABLE survey_answers (
+    response_id   INTEGER NOT NULL REFERENCES survey_responses(id),
+    question_key  TEXT NOT NULL,
+    attribute_key TEXT NOT NULL DEFAULT '',
+    num           REAL,
+    num2          REAL,
+    text          TEXT NOT NULL DEFAULT '',
+    PRIMARY KEY (response_id, question_key, attribute_key)
+);
