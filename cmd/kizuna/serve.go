@@ -19,6 +19,7 @@ import (
 	"github.com/kizuna-oss/kizuna/internal/customer"
 	"github.com/kizuna-oss/kizuna/internal/db"
 	"github.com/kizuna-oss/kizuna/internal/ingest"
+	"github.com/kizuna-oss/kizuna/internal/jobs"
 	"github.com/kizuna-oss/kizuna/internal/web"
 )
 
@@ -108,6 +109,11 @@ func serve(ctx context.Context, e *env, d *db.DB, ln net.Listener, log *slog.Log
 	metrics := ingest.NewMetrics(reg)
 	writer := ingest.NewWriter(d, customers, ingest.WriterConfig{Metrics: metrics, Logger: log})
 	defer writer.Close()
+
+	// Background work, each run claimed by one node through job_leases.
+	runner := jobs.NewRunner(d, log)
+	runner.Start(ctx, jobs.Job{Name: "auth.prune", Every: 10 * time.Minute, Run: accounts.Prune})
+	defer runner.Stop()
 
 	srv := web.New(web.Config{
 		Customers:  customers,
