@@ -134,7 +134,7 @@ type Scale struct {
 	Max       int    `json:"max"`
 	MinLabel  Text   `json:"min_label,omitempty"`
 	MaxLabel  Text   `json:"max_label,omitempty"`
-	Labels    []Text `json:"labels,omitempty"` // one per point, Min first (CSAT)
+	Labels    []Text `json:"labels,omitempty"`  // one per point, Min first (CSAT)
 	TopBoxLen int    `json:"top_box,omitempty"` // points counted as satisfied (CSAT: 2)
 }
 
