@@ -20,6 +20,7 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -306,18 +307,35 @@ func Placeholders(from, n int) string {
 }
 
 // Rows returns "($1, $2), ($3, $4), …" for rows of width columns each.
+// Batch sizes repeat, so each shape is built once and cached.
 func Rows(rows, width int) string {
-	var b strings.Builder
+	key := [2]int{rows, width}
+	if v, ok := rowsCache.Load(key); ok {
+		return v.(string)
+	}
+	b := make([]byte, 0, rows*width*7)
+	n := 1
 	for r := 0; r < rows; r++ {
 		if r > 0 {
-			b.WriteString(", ")
+			b = append(b, ", "...)
 		}
-		b.WriteByte('(')
-		b.WriteString(Placeholders(r*width+1, width))
-		b.WriteByte(')')
+		b = append(b, '(')
+		for c := 0; c < width; c++ {
+			if c > 0 {
+				b = append(b, ", "...)
+			}
+			b = append(b, '$')
+			b = strconv.AppendInt(b, int64(n), 10)
+			n++
+		}
+		b = append(b, ')')
 	}
-	return b.String()
+	out := string(b)
+	rowsCache.Store(key, out)
+	return out
 }
+
+var rowsCache sync.Map // [2]int{rows, width} → string
 
 // MaxParams is the number of bind parameters one statement may carry on
 // every supported engine (SQLite's default SQLITE_MAX_VARIABLE_NUMBER is

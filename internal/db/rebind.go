@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 )
 
 // SQLite treats $1 … $N as named parameters and finds each one's name by a
@@ -15,14 +16,25 @@ import (
 // stays portable ($N everywhere); on SQLite a write transaction rewrites
 // statements whose $N appear exactly once each, in order 1…N, to ?.
 
-var rebound sync.Map // SQL text → SQLite text
+var (
+	rebound     sync.Map // SQL text → SQLite text
+	reboundSize atomic.Int64
+)
+
+// maxRebound bounds the cache: statement shapes are finite, but IN lists
+// of every length multiply them, and a cache must not grow without end.
+const maxRebound = 20_000
 
 func rebindSQLite(q string) string {
 	if v, ok := rebound.Load(q); ok {
 		return v.(string)
 	}
 	out := rebind(q)
-	rebound.Store(q, out)
+	if reboundSize.Load() < maxRebound {
+		if _, loaded := rebound.LoadOrStore(q, out); !loaded {
+			reboundSize.Add(1)
+		}
+	}
 	return out
 }
 
@@ -89,12 +101,18 @@ func rebind(q string) string {
 	return string(buf)
 }
 
-func (tx *Tx) sql(q string) string {
-	if tx.Dialect == SQLite {
+// Rebind returns q as dialect d should receive it: unchanged on Postgres,
+// with $1…$N rewritten to ? on SQLite where that is safe. Write
+// transactions apply it themselves; call it for queries on the reader pool
+// that carry many parameters.
+func Rebind(d Dialect, q string) string {
+	if d == SQLite {
 		return rebindSQLite(q)
 	}
 	return q
 }
+
+func (tx *Tx) sql(q string) string { return Rebind(tx.Dialect, q) }
 
 // ExecContext runs a statement in the transaction.
 func (tx *Tx) ExecContext(ctx context.Context, q string, args ...any) (sql.Result, error) {
