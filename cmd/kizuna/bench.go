@@ -22,6 +22,7 @@ func cmdBench(ctx context.Context, e *env, args []string) error {
 	fs.IntVar(&cfg.Tracks, "tracks", 50_000, "single /v1/track requests")
 	fs.StringVar(&cfg.PostgresDSN, "postgres", "", "also measure PostgreSQL at this postgres:// URL (a schema is created and dropped)")
 	fs.StringVar(&cfg.TempDir, "tmp", "", "directory for the SQLite files")
+	fs.BoolVar(&cfg.SkipSQLite, "skip-sqlite", false, "measure only PostgreSQL (with --postgres)")
 	out := fs.String("out", "", "also write the Markdown table to this file")
 	cpuprofile := fs.String("cpuprofile", "", "write a CPU profile of the whole run to this file")
 	if err := e.parse(fs, args[1:]); err != nil {

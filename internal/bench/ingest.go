@@ -33,6 +33,7 @@ type IngestConfig struct {
 	Clients     int    // concurrent HTTP clients
 	Tracks      int    // single /v1/track requests
 	PostgresDSN string // "" to skip Postgres
+	SkipSQLite  bool   // measure Postgres only
 	TempDir     string // where SQLite files go ("" = os.TempDir)
 	Log         io.Writer
 }
@@ -85,6 +86,9 @@ func Ingest(ctx context.Context, cfg IngestConfig) ([]IngestResult, error) {
 		{"SQLite (synchronous=FULL)", func(tag string) (string, func(), error) {
 			return filepath.Join(dir, tag+".db"), func() {}, nil
 		}},
+	}
+	if cfg.SkipSQLite {
+		engines = engines[:0]
 	}
 	if cfg.PostgresDSN != "" {
 		engines = append(engines, struct {
