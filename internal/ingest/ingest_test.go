@@ -301,3 +301,31 @@ func postRaw(t testing.TB, url, key string, body []byte, enc string) int {
 }
 
 var _ = time.Second
+
+// A message refused as a conflict leaves nothing behind, even when it was
+// stored optimistically with the rest of its group and rolled back.
+func TestConflictLeavesNothingBehind(t *testing.T) {
+	dbtest.Run(t, func(t *testing.T, d *db.DB) {
+		s := newStack(t, d, ingest.WriterConfig{})
+		if st, v, _ := s.post(t, "/v1/identify", s.key, `{"userId":"u-1","messageId":"id-1","traits":{"email":"first@example.com"}}`); st != 200 {
+			t.Fatalf("%d %v", st, v)
+		}
+		body := `{"batch":[
+			{"type":"identify","userId":"u-2","messageId":"id-1","traits":{"email":"thief@example.com"}},
+			{"type":"identify","userId":"u-3","messageId":"id-3","traits":{"email":"third@example.com"}}
+		]}`
+		st, v, _ := s.post(t, "/v1/batch", s.key, body)
+		if st != 207 {
+			t.Fatalf("status %d: %v", st, v)
+		}
+		if n := count(t, d, `SELECT COUNT(*) FROM identities WHERE value IN ('thief@example.com', 'u-2')`); n != 0 {
+			t.Errorf("the refused message left %d identities behind", n)
+		}
+		if n := count(t, d, `SELECT COUNT(*) FROM identities WHERE value = 'third@example.com'`); n != 1 {
+			t.Errorf("its neighbour was not stored (%d)", n)
+		}
+		if n := count(t, d, `SELECT COUNT(*) FROM events`); n != 2 {
+			t.Errorf("events = %d, want 2", n)
+		}
+	})
+}

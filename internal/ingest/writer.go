@@ -212,9 +212,9 @@ type item struct {
 
 func (it item) result() *Result { return &it.sub.results[it.i] }
 
-// errRace means a concurrent writer (another node) stored one of the
-// group's messageIds between our dedup check and our insert; the group is
-// re-run and the message is then seen as a replay.
+// errRace means messageIds kept clashing after several rounds of sorting
+// out replays (writers on other nodes storing the same messages at the
+// same time); the group is retried.
 var errRace = errors.New("ingest: concurrent insert of the same messageId")
 
 func (w *Writer) write(group []*submission) {
@@ -268,12 +268,52 @@ type dedupKey struct {
 
 // apply is one group's transaction: dedup, identity resolution, events,
 // orders. It fills every item's result; on error the caller discards them.
+//
+// Dedup is optimistic: replays are rare, so rather than look every
+// messageId up first, apply stores the group inside a savepoint with
+// INSERT … ON CONFLICT DO NOTHING. If some messageIds were already stored,
+// it rolls back to the savepoint (so a refused message leaves nothing
+// behind, not even a profile), reads just those ids' body hashes, and
+// stores the rest again.
 func (w *Writer) apply(ctx context.Context, tx *db.Tx, items []item) error {
-	// 1. Replays and conflicts, against the store and within the group.
-	known, err := w.lookupStored(ctx, tx, items)
-	if err != nil {
-		return err
+	known := map[dedupKey]string{}
+	for attempt := 0; ; attempt++ {
+		fresh := classify(items, known)
+		if len(fresh) == 0 {
+			return nil
+		}
+		if _, err := tx.ExecContext(ctx, `SAVEPOINT kizuna_ingest`); err != nil {
+			return fmt.Errorf("ingest: savepoint: %w", err)
+		}
+		clash, err := w.store(ctx, tx, fresh)
+		if err != nil {
+			return err
+		}
+		if len(clash) == 0 {
+			if _, err := tx.ExecContext(ctx, `RELEASE SAVEPOINT kizuna_ingest`); err != nil {
+				return fmt.Errorf("ingest: release savepoint: %w", err)
+			}
+			return nil
+		}
+		if attempt == 3 {
+			return errRace
+		}
+		if _, err := tx.ExecContext(ctx, `ROLLBACK TO SAVEPOINT kizuna_ingest`); err != nil {
+			return fmt.Errorf("ingest: rollback to savepoint: %w", err)
+		}
+		stored, err := w.lookupStored(ctx, tx, clash)
+		if err != nil {
+			return err
+		}
+		for k, h := range stored {
+			known[k] = h
+		}
 	}
+}
+
+// classify answers replays and conflicts — against known (messageIds found
+// stored) and within the group — and returns the items still to store.
+func classify(items []item, known map[dedupKey]string) []item {
 	seen := make(map[dedupKey]*Message, len(items))
 	fresh := make([]item, 0, len(items))
 	for _, it := range items {
@@ -293,27 +333,39 @@ func (w *Writer) apply(ctx context.Context, tx *db.Tx, items []item) error {
 				Message: fmt.Sprintf("messageId %q was already used for a different message; a retry must resend the same body", it.msg.MessageID)}}
 		}
 	}
-	if len(fresh) == 0 {
-		return nil
-	}
+	return fresh
+}
 
-	// 2. Who is it: one profile per message.
+// store resolves the fresh items' customers and inserts their events and
+// orders. It returns the items whose messageId turned out to be stored
+// already (the caller then rolls back and sorts them out).
+func (w *Writer) store(ctx context.Context, tx *db.Tx, fresh []item) ([]item, error) {
+	// Who is it: one profile per message.
 	reqs := make([]customer.Resolve, len(fresh))
 	for i, it := range fresh {
 		reqs[i] = it.msg.resolveRequest(fmt.Sprintf("segment:%d", it.sub.sourceID))
 	}
 	profiles, err := w.customers.ResolveTx(ctx, tx, reqs)
 	if err != nil {
-		return fmt.Errorf("resolve identities: %w", err)
+		return nil, fmt.Errorf("resolve identities: %w", err)
 	}
 
-	// 3. The events themselves.
+	// The events themselves.
 	ids, err := insertEvents(ctx, tx, fresh, profiles)
 	if err != nil {
-		return err
+		return nil, err
+	}
+	var clash []item
+	for i, it := range fresh {
+		if ids[i] == 0 {
+			clash = append(clash, it)
+		}
+	}
+	if len(clash) > 0 {
+		return clash, nil
 	}
 
-	// 4. Orders from e-commerce events.
+	// Orders from e-commerce events.
 	var orders []customer.OrderInput
 	for i, it := range fresh {
 		*it.result() = Result{Status: StatusAccepted, EventID: ids[i]}
@@ -326,10 +378,10 @@ func (w *Writer) apply(ctx context.Context, tx *db.Tx, items []item) error {
 	}
 	if len(orders) > 0 {
 		if err := w.customers.RecordOrdersTx(ctx, tx, orders); err != nil {
-			return fmt.Errorf("record orders: %w", err)
+			return nil, fmt.Errorf("record orders: %w", err)
 		}
 	}
-	return nil
+	return nil, nil
 }
 
 // lookupStored returns the body hashes of the group's messageIds already
@@ -372,7 +424,7 @@ func (w *Writer) lookupStored(ctx context.Context, tx *db.Tx, items []item) (map
 const eventColumns = 12
 
 // insertEvents stores the messages with multi-row INSERTs and returns
-// their ids in order.
+// their ids in order; 0 where the (source, messageId) was already stored.
 func insertEvents(ctx context.Context, tx *db.Tx, items []item, profiles []int64) ([]int64, error) {
 	ids := make([]int64, len(items))
 	const chunk = 400 // rows per statement: 400 × 12 parameters
@@ -403,7 +455,6 @@ func insertEvents(ctx context.Context, tx *db.Tx, items []item, profiles []int64
 		if err != nil {
 			return nil, fmt.Errorf("insert events: %w", err)
 		}
-		n := 0
 		for rows.Next() {
 			var id, source int64
 			var msgID string
@@ -412,16 +463,12 @@ func insertEvents(ctx context.Context, tx *db.Tx, items []item, profiles []int64
 				return nil, err
 			}
 			ids[pos[dedupKey{source, msgID}]] = id
-			n++
 		}
 		if err := rows.Close(); err != nil {
 			return nil, err
 		}
 		if err := rows.Err(); err != nil {
 			return nil, fmt.Errorf("insert events: %w", err)
-		}
-		if n != len(part) {
-			return nil, errRace
 		}
 	}
 	return ids, nil
