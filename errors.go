@@ -6,9 +6,10 @@ package kizuna
 import (
 	"errors"
 	"fmt"
+	"net/http"
 )
 
-// Error codes. Each maps to one HTTP status in internal/web.
+// Error codes. Each maps to one HTTP status (HTTPStatus).
 const (
 	EINVALID      = "invalid"      // 400: the input is wrong; Field names what
 	EUNAUTHORIZED = "unauthorized" // 401: no or bad credentials
@@ -91,4 +92,28 @@ func ErrorField(err error) string {
 		return e.Field
 	}
 	return ""
+}
+
+// HTTPStatus is the HTTP status for an error code: the one mapping every
+// API (the JSON API, the tracking API) answers with.
+func HTTPStatus(code string) int {
+	switch code {
+	case EINVALID:
+		return http.StatusBadRequest
+	case EUNAUTHORIZED:
+		return http.StatusUnauthorized
+	case EFORBIDDEN:
+		return http.StatusForbidden
+	case ENOTFOUND:
+		return http.StatusNotFound
+	case ECONFLICT:
+		return http.StatusConflict
+	case ETOOLARGE:
+		return http.StatusRequestEntityTooLarge
+	case ETOOMANY:
+		return http.StatusTooManyRequests
+	case EUNAVAILABLE:
+		return http.StatusServiceUnavailable
+	}
+	return http.StatusInternalServerError
 }

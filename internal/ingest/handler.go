@@ -324,27 +324,7 @@ func payloadOf(err error, fieldPrefix string) *errorPayload {
 	return p
 }
 
-func statusOf(err error) int {
-	switch kizuna.ErrorCode(err) {
-	case kizuna.EINVALID:
-		return http.StatusBadRequest
-	case kizuna.EUNAUTHORIZED:
-		return http.StatusUnauthorized
-	case kizuna.EFORBIDDEN:
-		return http.StatusForbidden
-	case kizuna.ENOTFOUND:
-		return http.StatusNotFound
-	case kizuna.ECONFLICT:
-		return http.StatusConflict
-	case kizuna.ETOOLARGE:
-		return http.StatusRequestEntityTooLarge
-	case kizuna.ETOOMANY:
-		return http.StatusTooManyRequests
-	case kizuna.EUNAVAILABLE:
-		return http.StatusServiceUnavailable
-	}
-	return http.StatusInternalServerError
-}
+func statusOf(err error) int { return kizuna.HTTPStatus(kizuna.ErrorCode(err)) }
 
 func writeError(w http.ResponseWriter, status int, err error) {
 	writeJSON(w, status, map[string]any{"success": false, "error": payloadOf(err, "")})

@@ -355,27 +355,7 @@ func (s *Server) fail(rt route, w http.ResponseWriter, r *http.Request, err erro
 }
 
 // statusOf maps an error code to its HTTP status.
-func statusOf(code string) int {
-	switch code {
-	case kizuna.EINVALID:
-		return http.StatusBadRequest
-	case kizuna.EUNAUTHORIZED:
-		return http.StatusUnauthorized
-	case kizuna.EFORBIDDEN:
-		return http.StatusForbidden
-	case kizuna.ENOTFOUND:
-		return http.StatusNotFound
-	case kizuna.ECONFLICT:
-		return http.StatusConflict
-	case kizuna.ETOOLARGE:
-		return http.StatusRequestEntityTooLarge
-	case kizuna.ETOOMANY:
-		return http.StatusTooManyRequests
-	case kizuna.EUNAVAILABLE:
-		return http.StatusServiceUnavailable
-	}
-	return http.StatusInternalServerError
-}
+func statusOf(code string) int { return kizuna.HTTPStatus(code) }
 
 // classify turns transport errors (an over-long body) into kizuna errors
 // and logs internal ones once, with the request they broke.
