@@ -34,10 +34,12 @@ func jst(s string) time.Time { return at(tokyo, s) }
 func nyc(s string) time.Time { return at(newYork, s) }
 
 func status(at time.Time, s Status) Event { return Event{At: at, Kind: StatusChanged, Status: s} }
-func agent(at time.Time) Event           { return Event{At: at, Kind: AgentReplied} }
-func customer(at time.Time) Event        { return Event{At: at, Kind: CustomerReplied} }
+func agent(at time.Time) Event            { return Event{At: at, Kind: AgentReplied} }
+func customer(at time.Time) Event         { return Event{At: at, Kind: CustomerReplied} }
 
-func biz(m Metric, minutes int) Target { return Target{Metric: m, Minutes: minutes, Measure: BusinessTime} }
+func biz(m Metric, minutes int) Target {
+	return Target{Metric: m, Minutes: minutes, Measure: BusinessTime}
+}
 func wall(m Metric, minutes int) Target {
 	return Target{Metric: m, Minutes: minutes, Measure: CalendarTime}
 }
