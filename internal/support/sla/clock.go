@@ -101,14 +101,15 @@ func (s TargetStatus) Met() bool { return s.State == Stopped && !s.Breached() }
 // Evaluate runs every target of p that applies to the ticket over its
 // timeline up to now, and returns their states in the order first response,
 // next-response cycles (oldest first), resolution. Events after now are
-// ignored, events before CreatedAt count as at CreatedAt.
+// ignored, events before CreatedAt count as at CreatedAt. A timeline
+// without CreatedAt has no clocks.
 //
 // Cost: O(E log E) to order E events, then for each clock O(E + D·S) where
 // D is the number of calendar days it spans and S the shifts per day — the
 // calendar arithmetic steps over open intervals, never over minutes.
 func Evaluate(p *Policy, tl Timeline, now time.Time) []TargetStatus {
 	targets := p.TargetsFor(tl.Priority, tl.Category)
-	if len(targets) == 0 {
+	if len(targets) == 0 || tl.CreatedAt.IsZero() {
 		return nil
 	}
 	e := newEvaluation(p, tl, now)
