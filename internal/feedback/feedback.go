@@ -134,7 +134,7 @@ type Scale struct {
 	Max       int    `json:"max"`
 	MinLabel  Text   `json:"min_label,omitempty"`
 	MaxLabel  Text   `json:"max_label,omitempty"`
-	Labels    []Text `json:"labels,omitempty"` // one per point, Min first (CSAT)
+	Labels    []Text `json:"labels,omitempty"`  // one per point, Min first (CSAT)
 	TopBoxLen int    `json:"top_box,omitempty"` // points counted as satisfied (CSAT: 2)
 }
 
@@ -181,8 +181,11 @@ type Survey struct {
 	CurrentVersion int        `json:"current_version"`
 	Settings       Settings   `json:"settings"`
 	Definition     Definition `json:"definition"`
-	CreatedAt      time.Time  `json:"created_at"`
-	UpdatedAt      time.Time  `json:"updated_at"`
+	// Draft is the definition being edited; Publish makes it the next
+	// version. Equal to Definition when nothing is pending.
+	Draft     Definition `json:"draft"`
+	CreatedAt time.Time  `json:"created_at"`
+	UpdatedAt time.Time  `json:"updated_at"`
 }
 
 // Answer is one answered question (or attribute).
@@ -207,7 +210,26 @@ type Response struct {
 	Touchpoint   string     `json:"touchpoint"`
 	JourneyStage string     `json:"journey_stage"`
 	StartedAt    time.Time  `json:"started_at"`
+	UpdatedAt    time.Time  `json:"updated_at"`
 	CompletedAt  *time.Time `json:"completed_at,omitempty"`
-	Flags        []string   `json:"flags,omitempty"`
-	Answers      []Answer   `json:"answers,omitempty"`
+	DurationMS   *int64     `json:"duration_ms,omitempty"`
+	// Flags: FlagHoneypot, FlagTooFast. A flagged response is kept but
+	// left out of metrics by default.
+	Flags       []string `json:"flags,omitempty"`
+	ExternalRef string   `json:"external_ref,omitempty"`
+	// NPSScore and CSATScore are the first NPS and CSAT answers, copied at
+	// completion for lists and the customer timeline.
+	NPSScore  *int     `json:"nps_score,omitempty"`
+	CSATScore *int     `json:"csat_score,omitempty"`
+	Answers   []Answer `json:"answers,omitempty"`
 }
+
+// Quality flags of a completed response. Flagged responses are stored and
+// exported, but metrics leave them out by default (the results package
+// filters flags = ”), so a bot or a click-through cannot move a score.
+const (
+	// FlagHoneypot: the hidden form field a person never sees was filled.
+	FlagHoneypot = "honeypot"
+	// FlagTooFast: completed faster than Settings.MinSeconds allows.
+	FlagTooFast = "too_fast"
+)
