@@ -903,3 +903,76 @@ func (s *Service) AbandonPartials(ctx context.Context) (int64, error) {
 	}
 	return n, nil
 }
+
+// PublicForm renders the live version of a survey's public link for
+// locale. It only reads: the page a GET shows (with a fresh NewClientKey
+// in the form) creates nothing until the respondent posts.
+// Errors: ENOTFOUND, EFORBIDDEN (invitation only), ECONFLICT (closed).
+// [surveys.respond]
+func (s *Service) PublicForm(ctx context.Context, slug, locale string) (*Form, error) {
+	if err := auth.Require(ctx, auth.PermSurveysRespond); err != nil {
+		return nil, err
+	}
+	q := s.db.Reader()
+	var id int64
+	var name, settingsJSON string
+	err := q.QueryRowContext(ctx, `SELECT id, name, settings FROM surveys WHERE slug = $1`, slug).Scan(&id, &name, &settingsJSON)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, kizuna.Errorf(kizuna.ENOTFOUND, "survey %q not found", slug)
+	}
+	if err != nil {
+		return nil, internalError("feedback.PublicForm", err)
+	}
+	var st Settings
+	_ = json.Unmarshal([]byte(settingsJSON), &st)
+	if !st.AllowAnonymous {
+		return nil, &kizuna.Error{Code: kizuna.EFORBIDDEN, Message: "this survey is answered by invitation only"}
+	}
+	return s.liveForm(ctx, q, id, slug, name, locale)
+}
+
+func (s *Service) liveForm(ctx context.Context, q querier, id int64, slug, name, locale string) (*Form, error) {
+	v, status, err := currentVersion(ctx, q, id)
+	if err != nil {
+		return nil, internalError("feedback.form", err)
+	}
+	if status != StatusLive {
+		return nil, errSurveyClosed
+	}
+	f := Render(v.def, locale)
+	f.SurveyID, f.Slug, f.Name, f.Version = id, slug, name, v.n
+	return &f, nil
+}
+
+// TokenForm renders the survey behind a personal link, read-only, and
+// says whether the link can still be used: a GET of the link (a mail
+// scanner's prefetch included) shows the form and changes nothing.
+// Errors: ENOTFOUND (bad token), ECONFLICT (used, expired, closed).
+// [surveys.respond]
+func (s *Service) TokenForm(ctx context.Context, token, locale string) (*Form, error) {
+	if err := auth.Require(ctx, auth.PermSurveysRespond); err != nil {
+		return nil, err
+	}
+	q := s.db.Reader()
+	var id int64
+	var slug, name string
+	var expires sql.NullInt64
+	var used bool
+	err := q.QueryRowContext(ctx, `SELECT s.id, s.slug, s.name, i.expires_at,
+		EXISTS (SELECT 1 FROM survey_responses r WHERE r.invitation_id = i.id AND r.status <> $2)
+		FROM survey_invitations i JOIN surveys s ON s.id = i.survey_id
+		WHERE i.token_hash = $1 OR i.reminder_token_hash = $1`, HashToken(token), ResponsePartial).Scan(&id, &slug, &name, &expires, &used)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, &kizuna.Error{Code: kizuna.ENOTFOUND, Field: "token", Message: "this survey link is not valid"}
+	}
+	if err != nil {
+		return nil, internalError("feedback.TokenForm", err)
+	}
+	if used {
+		return nil, errLinkUsed
+	}
+	if expires.Valid && s.db.Now().UnixMilli() > expires.Int64 {
+		return nil, &kizuna.Error{Code: kizuna.ECONFLICT, Field: "token", Message: "this survey link has expired"}
+	}
+	return s.liveForm(ctx, q, id, slug, name, locale)
+}

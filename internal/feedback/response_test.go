@@ -327,3 +327,55 @@ func TestImportTx(t *testing.T) {
 		}
 	})
 }
+
+func TestFormsOnlyRead(t *testing.T) {
+	dbtest.Run(t, func(t *testing.T, d *db.DB) {
+		s := NewService(d, Options{})
+		sv := liveSurvey(t, s, "readonly", Settings{AllowAnonymous: true})
+		liveSurvey(t, s, "private", Settings{})
+		rctx := respondent(context.Background())
+		tok, h := NewToken()
+		exec(t, d, `INSERT INTO survey_invitations (survey_id, channel, token_hash, status, scheduled_at, created_at)
+			VALUES ($1, 'email', $2, 'sent', 0, 0)`, sv.ID, h)
+		for i := 0; i < 3; i++ {
+			f, err := s.PublicForm(rctx, "readonly", "en")
+			if err != nil || f.Version != 1 || f.Pages[0].Questions[0].Type != QNPS {
+				t.Fatalf("public form: %+v %v", f, err)
+			}
+			if _, err := s.TokenForm(rctx, tok, "ja"); err != nil {
+				t.Fatal(err)
+			}
+		}
+		var n int
+		if err := d.Reader().QueryRow(`SELECT COUNT(*) FROM survey_responses`).Scan(&n); err != nil || n != 0 {
+			t.Fatalf("rendering a form wrote %d responses (%v)", n, err)
+		}
+		if _, err := s.PublicForm(rctx, "private", "en"); kizuna.ErrorCode(err) != kizuna.EFORBIDDEN {
+			t.Fatalf("private: %v", err)
+		}
+		if _, err := s.TokenForm(rctx, "bogus", "en"); kizuna.ErrorCode(err) != kizuna.ENOTFOUND {
+			t.Fatalf("bogus token: %v", err)
+		}
+		sess, err := s.StartResponse(rctx, StartInput{Token: tok})
+		if err != nil {
+			t.Fatal(err)
+		}
+		// Started but not completed: the link still opens (to resume).
+		if _, err := s.TokenForm(rctx, tok, "en"); err != nil {
+			t.Fatal(err)
+		}
+		for _, p := range []SaveInput{{Page: "score", Answers: []Answer{{Question: "nps", Num: f64(5)}}},
+			{Page: "detail", Answers: []Answer{{Question: "csat", Num: f64(3)}}}} {
+			p.SurveyID, p.ClientKey = sv.ID, sess.ClientKey
+			if _, err := s.SavePage(rctx, p); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if _, err := s.Complete(rctx, CompleteInput{SurveyID: sv.ID, ClientKey: sess.ClientKey}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.TokenForm(rctx, tok, "en"); kizuna.ErrorCode(err) != kizuna.ECONFLICT {
+			t.Fatalf("used link form: %v", err)
+		}
+	})
+}
