@@ -33,7 +33,7 @@
 // first StartResponse, decided by UNIQUE(invitation_id), every other
 // redemption gets ECONFLICT. Completed responses may carry quality flags
 // (FlagHoneypot, FlagTooFast); they are kept and exported, but metrics
-// leave flagged responses out by default (results: flags = ”). Partials
+// leave flagged responses out by default (results: empty flags). Partials
 // untouched for 7 days become abandoned (AbandonJob) and never count.
 //
 // # Distribution
