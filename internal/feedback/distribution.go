@@ -780,6 +780,9 @@ func (s *Service) loadContact(ctx context.Context, tx *db.Tx, st *ContactState, 
 		return err
 	}
 	rc.email = st.Email
+	if rc.locale == "" {
+		rc.locale = s.opts.DefaultLocale
+	}
 	rc.locale = NormalizeLocale(rc.locale)
 	if rc.locale == "ja" {
 		rc.name = strings.TrimSpace(family + " " + given)

@@ -96,6 +96,19 @@ type StartInput struct {
 	// IP of the respondent, for the rate limit (stored hashed). Empty
 	// means not rate limited (trusted callers: tests, the widget proxy).
 	IP string `json:"-"`
+	// OpenedAt is when the form page was rendered (the web layer carries
+	// it, signed, in the form): the first page is often answered before
+	// the first POST starts the response, and the too-fast check should
+	// count that time. Zero means now; it is clamped to the last hour.
+	OpenedAt time.Time `json:"-"`
+}
+
+// startedAt is when a response counts as started.
+func (in StartInput) startedAt(now int64) int64 {
+	if in.OpenedAt.IsZero() {
+		return now
+	}
+	return min(now, max(in.OpenedAt.UnixMilli(), now-time.Hour.Milliseconds()))
 }
 
 // Session is a response in progress: what the form needs to go on.
@@ -224,9 +237,9 @@ func (s *Service) startPublic(ctx context.Context, tx *db.Tx, in StartInput, loc
 	var id int64
 	err = tx.QueryRowContext(ctx, `INSERT INTO survey_responses (survey_id, version_id, client_key, channel, status, locale,
 		touchpoint, journey_stage, started_at, updated_at, ip_hash)
-		SELECT $1, $2, $3, $4, $5, $6, touchpoint, journey_stage, $7, $7, $8 FROM surveys WHERE id = $1
+		SELECT $1, $2, $3, $4, $5, $6, touchpoint, journey_stage, $7, $8, $9 FROM surveys WHERE id = $1
 		ON CONFLICT DO NOTHING RETURNING id`,
-		surveyID, v.id, in.ClientKey, ChannelLink, ResponsePartial, locale, tx.NowMS(), ipHash).Scan(&id)
+		surveyID, v.id, in.ClientKey, ChannelLink, ResponsePartial, locale, in.startedAt(tx.NowMS()), tx.NowMS(), ipHash).Scan(&id)
 	if errors.Is(err, sql.ErrNoRows) {
 		// The same form started twice at once: the other request won.
 		id, ok, err := existingByKey(ctx, tx, surveyID, in.ClientKey)
@@ -289,9 +302,9 @@ func (s *Service) startPersonal(ctx context.Context, tx *db.Tx, in StartInput, l
 	var id int64
 	err = tx.QueryRowContext(ctx, `INSERT INTO survey_responses (survey_id, version_id, customer_id, invitation_id, client_key,
 		channel, status, locale, touchpoint, journey_stage, started_at, updated_at, ip_hash)
-		SELECT $1, $2, $3, $4, $5, $6, $7, $8, touchpoint, journey_stage, $9, $9, $10 FROM surveys WHERE id = $1
+		SELECT $1, $2, $3, $4, $5, $6, $7, $8, touchpoint, journey_stage, $9, $10, $11 FROM surveys WHERE id = $1
 		ON CONFLICT DO NOTHING RETURNING id`,
-		surveyID, v.id, customerID, invID, in.ClientKey, channel, ResponsePartial, locale, tx.NowMS(), ipHash).Scan(&id)
+		surveyID, v.id, customerID, invID, in.ClientKey, channel, ResponsePartial, locale, in.startedAt(tx.NowMS()), tx.NowMS(), ipHash).Scan(&id)
 	if err == nil {
 		return id, false, nil
 	}

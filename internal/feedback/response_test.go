@@ -201,6 +201,15 @@ func TestCompleteRulesAndFlags(t *testing.T) {
 		if !slices.Equal(stored.Flags, []string{FlagHoneypot, FlagTooFast}) {
 			t.Fatalf("stored flags %v", stored.Flags)
 		}
+		// The time the form was open before the first POST counts.
+		opened, err := s.StartResponse(rctx, StartInput{Slug: "flags", ClientKey: NewClientKey(), OpenedAt: time.Now().Add(-90 * time.Second)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		answerAll(opened.ClientKey, 7)
+		if r, err := s.Complete(rctx, CompleteInput{SurveyID: sv.ID, ClientKey: opened.ClientKey}); err != nil || len(r.Flags) != 0 || *r.DurationMS < 90000 {
+			t.Fatalf("opened 90 s ago: %+v %v", r, err)
+		}
 		// A hook error rolls the completion back.
 		c := startPublic(t, s, "flags")
 		answerAll(c.ClientKey, 9)

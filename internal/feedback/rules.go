@@ -15,8 +15,8 @@ import (
 // which then replaces it whole.
 type ContactRules struct {
 	// CooldownDays since the customer's last invitation to any survey
-	// (default 30; 0 turns the cooldown off only when NoCooldown is set,
-	// so an omitted field keeps the safe default).
+	// (default 30 when the field is omitted; 0 or NoCooldown turns the
+	// cooldown off).
 	CooldownDays int  `json:"cooldown_days"`
 	NoCooldown   bool `json:"no_cooldown,omitempty"`
 	// MaxPerPeriod invitations per PeriodDays (default 3 per 90 days; 0

@@ -57,6 +57,8 @@ type Options struct {
 	MaxEventAge time.Duration
 	// SendBatch bounds the invitations one job run claims (default 200).
 	SendBatch int
+	// DefaultLocale of mail to customers without a locale (default "ja").
+	DefaultLocale string
 	Log       *slog.Logger
 }
 
@@ -98,6 +100,9 @@ func NewService(d *db.DB, opts Options) *Service {
 	}
 	if opts.SendBatch <= 0 {
 		opts.SendBatch = 200
+	}
+	if opts.DefaultLocale == "" {
+		opts.DefaultLocale = "ja"
 	}
 	log := opts.Log
 	if log == nil {
