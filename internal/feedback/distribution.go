@@ -976,3 +976,71 @@ func (s *Service) AbandonJob() jobs.Job {
 
 // Jobs are every background job of the capability, for the runner.
 func (s *Service) Jobs() []jobs.Job { return []jobs.Job{s.SendJob(), s.AbandonJob()} }
+
+// ---- reporting
+
+// DistributionReport counts a survey's invitations and responses, so the
+// dashboard can show reach, why invitations were skipped, and abandoned
+// and flagged responses apart from the ones the metrics count.
+type DistributionReport struct {
+	SurveyID int64 `json:"survey_id"`
+	// Invitations by status (scheduled, sending, sent, skipped, failed).
+	Invitations map[string]int `json:"invitations"`
+	// Skipped invitations by reason (cooldown, sampled_out …).
+	Skipped map[string]int `json:"skipped"`
+	Reminded int `json:"reminded"`
+	// Responded: invitations whose response was completed.
+	Responded int `json:"responded"`
+	// Responses by status (partial, completed, abandoned).
+	Responses map[string]int `json:"responses"`
+	// Flagged completed responses (kept, left out of metrics by default).
+	Flagged int `json:"flagged"`
+}
+
+// Report returns the survey's distribution report. Errors: ENOTFOUND.
+// [surveys.read]
+func (s *Service) Report(ctx context.Context, surveyID int64) (*DistributionReport, error) {
+	if err := auth.Require(ctx, auth.PermSurveysRead); err != nil {
+		return nil, err
+	}
+	q := s.db.Reader()
+	var one int
+	if err := q.QueryRowContext(ctx, `SELECT 1 FROM surveys WHERE id = $1`, surveyID).Scan(&one); errors.Is(err, sql.ErrNoRows) {
+		return nil, notFound(surveyID)
+	}
+	rep := &DistributionReport{SurveyID: surveyID, Invitations: map[string]int{}, Skipped: map[string]int{}, Responses: map[string]int{}}
+	count := func(query string, into func(k string, n int)) error {
+		rows, err := q.QueryContext(ctx, query, surveyID)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var k string
+			var n int
+			if err := rows.Scan(&k, &n); err != nil {
+				return err
+			}
+			into(k, n)
+		}
+		return rows.Err()
+	}
+	err := errors.Join(
+		count(`SELECT status, COUNT(*) FROM survey_invitations WHERE survey_id = $1 GROUP BY status`,
+			func(k string, n int) { rep.Invitations[k] = n }),
+		count(`SELECT skip_reason, COUNT(*) FROM survey_invitations WHERE survey_id = $1 AND status = 'skipped' GROUP BY skip_reason`,
+			func(k string, n int) { rep.Skipped[k] = n }),
+		count(`SELECT 'reminded', COUNT(*) FROM survey_invitations WHERE survey_id = $1 AND reminded_at IS NOT NULL`,
+			func(_ string, n int) { rep.Reminded = n }),
+		count(`SELECT 'responded', COUNT(*) FROM survey_invitations WHERE survey_id = $1 AND responded_at IS NOT NULL`,
+			func(_ string, n int) { rep.Responded = n }),
+		count(`SELECT status, COUNT(*) FROM survey_responses WHERE survey_id = $1 GROUP BY status`,
+			func(k string, n int) { rep.Responses[k] = n }),
+		count(`SELECT 'flagged', COUNT(*) FROM survey_responses WHERE survey_id = $1 AND status = 'completed' AND flags <> ''`,
+			func(_ string, n int) { rep.Flagged = n }),
+	)
+	if err != nil {
+		return nil, internalError("feedback.Report", err)
+	}
+	return rep, nil
+}

@@ -226,6 +226,17 @@ func TestTriggerInviteRespond(t *testing.T) {
 		if n := len(srv.Messages()); n != 4 {
 			t.Fatalf("%d mails in all, want 4", n)
 		}
+		rep2, err := s.Report(viewer(context.Background()), sv.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		// Sent: hanako, ken (trigger), taro (manual). Skipped: no_email,
+		// cooldown, unsubscribed, open_complaint, survey_closed.
+		if rep2.Invitations[InvitationSent] != 3 || rep2.Invitations[InvitationSkipped] != 5 || rep2.Reminded != 1 ||
+			rep2.Responded != 1 || rep2.Skipped[SkipCooldown] != 1 || rep2.Skipped[SkipNoEmail] != 1 ||
+			rep2.Responses[ResponseCompleted] != 1 || rep2.Responses[ResponsePartial] != 1 || rep2.Flagged != 1 {
+			t.Fatalf("report %+v", rep2)
+		}
 	})
 }
 
