@@ -987,8 +987,8 @@ type DistributionReport struct {
 	// Invitations by status (scheduled, sending, sent, skipped, failed).
 	Invitations map[string]int `json:"invitations"`
 	// Skipped invitations by reason (cooldown, sampled_out …).
-	Skipped map[string]int `json:"skipped"`
-	Reminded int `json:"reminded"`
+	Skipped  map[string]int `json:"skipped"`
+	Reminded int            `json:"reminded"`
 	// Responded: invitations whose response was completed.
 	Responded int `json:"responded"`
 	// Responses by status (partial, completed, abandoned).

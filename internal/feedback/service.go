@@ -59,7 +59,7 @@ type Options struct {
 	SendBatch int
 	// DefaultLocale of mail to customers without a locale (default "ja").
 	DefaultLocale string
-	Log       *slog.Logger
+	Log           *slog.Logger
 }
 
 // Service is the survey capability. Every method checks the caller's
