@@ -19,7 +19,7 @@ import (
 // response, with the full response, answers included. An error rolls the
 // completion back, so whatever the hook maintains (results rollups) never
 // disagrees with the responses.
-type CompleteHook func(ctx context.Context, tx *db.Tx, r *Response) error
+type CompleteHook = func(ctx context.Context, tx *db.Tx, r *Response) error
 
 // ComplaintChecker says whether a customer has an open complaint; no
 // survey is sent while one is open. The support desk implements it.
