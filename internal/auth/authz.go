@@ -53,17 +53,27 @@ const (
 	PermKeysManage       Permission = "keys.manage"
 	// PermIngest is what a write key grants: sending Segment-style events.
 	PermIngest Permission = "ingest.write"
+	// Surveys: everyone reads results; managers design and distribute.
+	PermSurveysRead     Permission = "surveys.read"
+	PermSurveysWrite    Permission = "surveys.write"
+	PermResponsesExport Permission = "responses.export"
+	// PermSurveysRespond is what a survey respondent (the public form, a
+	// personal link) may do: answer, and unsubscribe through its link.
+	PermSurveysRespond Permission = "surveys.respond"
 )
 
 // policy maps each role to what it may do. Write keys hold PermIngest only.
 var policy = map[Role][]Permission{
-	RoleViewer: {PermDashboardRead, PermCustomersRead, PermEventsRead, PermOrdersRead},
-	RoleAgent:  {PermDashboardRead, PermCustomersRead, PermCustomersWrite, PermEventsRead, PermOrdersRead},
+	RoleViewer: {PermDashboardRead, PermCustomersRead, PermEventsRead, PermOrdersRead, PermSurveysRead},
+	RoleAgent: {PermDashboardRead, PermCustomersRead, PermCustomersWrite, PermEventsRead, PermOrdersRead,
+		PermSurveysRead},
 	RoleManager: {PermDashboardRead, PermCustomersRead, PermCustomersWrite, PermCustomersMerge,
-		PermEventsRead, PermOrdersRead, PermDataExport, PermDataImport, PermAuditRead},
+		PermEventsRead, PermOrdersRead, PermDataExport, PermDataImport, PermAuditRead,
+		PermSurveysRead, PermSurveysWrite, PermResponsesExport},
 	RoleAdmin: {PermDashboardRead, PermCustomersRead, PermCustomersWrite, PermCustomersMerge,
 		PermCustomersUnmerge, PermEventsRead, PermOrdersRead, PermDataExport, PermDataImport,
-		PermAuditRead, PermUsersManage, PermKeysManage},
+		PermAuditRead, PermUsersManage, PermKeysManage,
+		PermSurveysRead, PermSurveysWrite, PermResponsesExport},
 }
 
 // RoleCan reports whether role r holds permission p.
@@ -83,6 +93,9 @@ const (
 	PrincipalUser     PrincipalKind = "user"
 	PrincipalAPIKey   PrincipalKind = "api_key"
 	PrincipalWriteKey PrincipalKind = "write_key"
+	// PrincipalRespondent is an unauthenticated survey respondent; its
+	// capability is the survey link (client key or personal token) itself.
+	PrincipalRespondent PrincipalKind = "respondent"
 	// PrincipalSystem is the process itself (CLI commands run by the
 	// operator, background jobs, the ingestion writer). It may do anything.
 	PrincipalSystem PrincipalKind = "system"
@@ -105,6 +118,8 @@ func (p Principal) Can(perm Permission) bool {
 		return true
 	case PrincipalWriteKey:
 		return perm == PermIngest
+	case PrincipalRespondent:
+		return perm == PermSurveysRespond
 	case PrincipalUser, PrincipalAPIKey:
 		return RoleCan(p.Role, perm)
 	}
@@ -122,6 +137,12 @@ func WithPrincipal(ctx context.Context, p Principal) context.Context {
 // log (e.g. "cli", "import", "ingest").
 func System(ctx context.Context, label string) context.Context {
 	return WithPrincipal(ctx, Principal{Kind: PrincipalSystem, Label: label})
+}
+
+// Respondent returns ctx acting as an anonymous survey respondent from ip
+// (the public form and personal links).
+func Respondent(ctx context.Context, ip string) context.Context {
+	return WithPrincipal(ctx, Principal{Kind: PrincipalRespondent, Label: "respondent", IP: ip})
 }
 
 // PrincipalFrom returns the principal in ctx, if any.

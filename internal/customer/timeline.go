@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 
 	"github.com/kizuna-oss/kizuna/internal/auth"
@@ -46,6 +47,27 @@ var timelineBranches = []timelineBranch{
 			return map[string]any{"status": status, "currency": currency, "total_minor": total}
 		},
 	},
+	{
+		// A survey response, titled by the survey's name, at its completion
+		// (or start, while partial). nps_score and csat_score are copied on
+		// the response at completion, so no definition is parsed here;
+		// -1 / '' stand for "no such score" in the fixed column shape.
+		kind: "survey_response",
+		sql: `SELECT 'survey_response', r.id, COALESCE(r.completed_at, r.started_at), s.name, r.status,
+			COALESCE(CAST(r.nps_score AS TEXT), ''), COALESCE(r.csat_score, -1), r.customer_id
+			FROM survey_responses r JOIN surveys s ON s.id = r.survey_id
+			WHERE r.customer_id IN (` + groupIDs("$1") + `)`,
+		detail: func(status, nps string, csat int64) map[string]any {
+			d := map[string]any{"status": status}
+			if n, err := strconv.ParseInt(nps, 10, 64); err == nil {
+				d["nps"] = n
+			}
+			if csat >= 0 {
+				d["csat"] = csat
+			}
+			return d
+		},
+	},
 }
 
 // timelineSQL is the union of every branch, built once.
@@ -63,8 +85,8 @@ type timeCursor struct {
 	ID   int64  `json:"id"`
 }
 
-// Timeline returns the customer's events and orders (and, later, responses
-// and tickets), newest first, over every profile merged into the customer.
+// Timeline returns the customer's events, orders and survey responses
+// (and, later, tickets), newest first, over every profile merged into the customer.
 // Errors: ENOTFOUND, EINVALID (limit, cursor). [customers.read]
 func (s *Service) Timeline(ctx context.Context, id int64, limit int, cursor string) (*Page[TimelineItem], error) {
 	if err := auth.Require(ctx, auth.PermCustomersRead); err != nil {

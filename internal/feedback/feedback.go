@@ -17,6 +17,34 @@
 //     client_key) makes page saves of anonymous responses idempotent.
 //   - survey_answers: one row per (question, attribute); num is the score
 //     or the expectation, num2 the perception, text free text or choices.
+//   - 00006_distribution: survey_triggers, feedback_contact_rules (survey 0
+//     global, a survey's own row replaces it), feedback_contacts (per
+//     customer: unsubscribed, and the row decisions lock), survey_rate_hits.
+//
+// # Responses
+//
+// A response is written only by explicit calls: StartResponse, SavePage
+// (one page, idempotent), Complete (exactly once). PublicForm and
+// TokenForm only read. The web layer must keep it that way — map only
+// POSTs to the writing calls — because mail scanners and link previewers
+// GET every link in a mail: a link's GET renders the form, nothing more.
+// The public link's form carries a client_key (NewClientKey, rendered
+// into the page); a personal link's token (/r/{token}) is redeemed by the
+// first StartResponse, decided by UNIQUE(invitation_id), every other
+// redemption gets ECONFLICT. Completed responses may carry quality flags
+// (FlagHoneypot, FlagTooFast); they are kept and exported, but metrics
+// leave flagged responses out by default (results: empty flags). Partials
+// untouched for 7 days become abandoned (AbandonJob) and never count.
+//
+// # Distribution
+//
+// Triggers (OnEvents, called by ingestion after commit) and Invite
+// schedule invitations; SendJob claims due ones atomically, applies the
+// contact rules (Decide: cooldown, maximum per period, sampling, open
+// complaint, unsubscribed, quiet hours in the customer's zone — which
+// defer rather than skip), mails them through InvitationMailer
+// (internal/mail) and later sends one reminder to non-responders. Every
+// skipped invitation keeps its reason.
 package feedback
 
 import (
@@ -181,8 +209,11 @@ type Survey struct {
 	CurrentVersion int        `json:"current_version"`
 	Settings       Settings   `json:"settings"`
 	Definition     Definition `json:"definition"`
-	CreatedAt      time.Time  `json:"created_at"`
-	UpdatedAt      time.Time  `json:"updated_at"`
+	// Draft is the definition being edited; Publish makes it the next
+	// version. Equal to Definition when nothing is pending.
+	Draft     Definition `json:"draft"`
+	CreatedAt time.Time  `json:"created_at"`
+	UpdatedAt time.Time  `json:"updated_at"`
 }
 
 // Answer is one answered question (or attribute).
@@ -207,7 +238,26 @@ type Response struct {
 	Touchpoint   string     `json:"touchpoint"`
 	JourneyStage string     `json:"journey_stage"`
 	StartedAt    time.Time  `json:"started_at"`
+	UpdatedAt    time.Time  `json:"updated_at"`
 	CompletedAt  *time.Time `json:"completed_at,omitempty"`
-	Flags        []string   `json:"flags,omitempty"`
-	Answers      []Answer   `json:"answers,omitempty"`
+	DurationMS   *int64     `json:"duration_ms,omitempty"`
+	// Flags: FlagHoneypot, FlagTooFast. A flagged response is kept but
+	// left out of metrics by default.
+	Flags       []string `json:"flags,omitempty"`
+	ExternalRef string   `json:"external_ref,omitempty"`
+	// NPSScore and CSATScore are the first NPS and CSAT answers, copied at
+	// completion for lists and the customer timeline.
+	NPSScore  *int     `json:"nps_score,omitempty"`
+	CSATScore *int     `json:"csat_score,omitempty"`
+	Answers   []Answer `json:"answers,omitempty"`
 }
+
+// Quality flags of a completed response. Flagged responses are stored and
+// exported, but metrics leave them out by default (the results package
+// filters flags = ”), so a bot or a click-through cannot move a score.
+const (
+	// FlagHoneypot: the hidden form field a person never sees was filled.
+	FlagHoneypot = "honeypot"
+	// FlagTooFast: completed faster than Settings.MinSeconds allows.
+	FlagTooFast = "too_fast"
+)

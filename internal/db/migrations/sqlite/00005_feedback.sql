@@ -12,6 +12,9 @@ CREATE TABLE surveys (
     current_version INTEGER NOT NULL DEFAULT 0,
     -- JSON: thank-you texts, delight threshold, minimum n, contact-rule overrides
     settings        TEXT NOT NULL DEFAULT '{}',
+    -- JSON feedback.Definition being edited; Publish copies it into a new
+    -- survey_versions row, so a live survey's edits never touch responses
+    draft           TEXT NOT NULL DEFAULT '{"pages":[]}',
     created_by      INTEGER,
     created_at      INTEGER NOT NULL,
     updated_at      INTEGER NOT NULL
@@ -37,6 +40,10 @@ CREATE TABLE survey_invitations (
     channel      TEXT NOT NULL,
     -- SHA-256 of the personal link's token; NULL for skipped invitations
     token_hash   TEXT UNIQUE,
+    -- the reminder carries a second token for the same invitation (only
+    -- hashes are stored, so the first cannot be re-sent); UNIQUE
+    -- (invitation_id) on responses still admits one response for both
+    reminder_token_hash TEXT UNIQUE,
     status       TEXT NOT NULL,
     skip_reason  TEXT NOT NULL DEFAULT '',
     scheduled_at INTEGER NOT NULL,
@@ -47,11 +54,22 @@ CREATE TABLE survey_invitations (
     trigger_id   INTEGER,
     event_id     INTEGER,
     message_id   TEXT NOT NULL DEFAULT '',
+    reminder_message_id TEXT NOT NULL DEFAULT '',
+    -- when a sender claimed the row (status sending), send attempts so far
+    -- and the last failure, for operators
+    claimed_at   INTEGER,
+    attempts     INTEGER NOT NULL DEFAULT 0,
+    last_error   TEXT NOT NULL DEFAULT '',
     created_at   INTEGER NOT NULL
 );
 CREATE INDEX survey_invitations_customer ON survey_invitations(customer_id, created_at);
 CREATE INDEX survey_invitations_due ON survey_invitations(status, scheduled_at);
 CREATE INDEX survey_invitations_survey ON survey_invitations(survey_id, status);
+-- A trigger schedules one invitation per event, however often the ingest
+-- hook is called for it (NULLs are distinct: manual invitations repeat).
+CREATE UNIQUE INDEX survey_invitations_trigger_event ON survey_invitations(trigger_id, event_id);
+-- Reminders look for sent, unanswered, unreminded invitations.
+CREATE INDEX survey_invitations_remind ON survey_invitations(status, sent_at) WHERE reminded_at IS NULL AND responded_at IS NULL;
 
 -- Responses. invitation_id is UNIQUE: a personal link is redeemed exactly
 -- once, enforced by the database, not by a check-then-insert. client_key
@@ -77,11 +95,17 @@ CREATE TABLE survey_responses (
     flags         TEXT NOT NULL DEFAULT '',
     ip_hash       TEXT NOT NULL DEFAULT '',
     external_ref  TEXT,
+    -- the headline scores, copied at completion so lists and the customer
+    -- timeline need not parse the definition
+    nps_score     INTEGER,
+    csat_score    INTEGER,
     UNIQUE (survey_id, client_key),
     UNIQUE (survey_id, external_ref)
 );
 CREATE INDEX survey_responses_survey_completed ON survey_responses(survey_id, status, completed_at);
 CREATE INDEX survey_responses_customer ON survey_responses(customer_id, started_at);
+-- The abandonment job looks for partials by last touch.
+CREATE INDEX survey_responses_partial ON survey_responses(status, updated_at);
 
 -- One row per answered question (and attribute, for expectation vs.
 -- perception). num: the score, or the expectation; num2: the perception.
