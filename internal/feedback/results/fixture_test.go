@@ -130,3 +130,11 @@ func createCustomer(t testing.TB, d *db.DB, country, stage string, attrs map[str
 	}
 	return id
 }
+
+func mustLoc(name string) *time.Location {
+	l, err := time.LoadLocation(name)
+	if err != nil {
+		panic(err)
+	}
+	return l
+}
