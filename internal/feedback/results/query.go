@@ -165,6 +165,10 @@ func (s *Service) countsFromRollups(ctx context.Context, f Filter, q feedback.Qu
 	if byDay {
 		day = "day"
 	}
+	table := "survey_rollups"
+	if dm.kind == "" && f.Touchpoint == "" && f.Channel == "" && f.JourneyStage == "" {
+		table = "survey_rollups_total"
+	}
 	where := `survey_id = ` + a.add(f.SurveyID) + ` AND question_key = ` + a.add(q.Key)
 	if !f.From.IsZero() {
 		where += ` AND day >= ` + a.add(f.From.UnixMilli())
@@ -182,7 +186,7 @@ func (s *Service) countsFromRollups(ctx context.Context, f Filter, q feedback.Qu
 		where += ` AND journey_stage = ` + a.add(f.JourneyStage)
 	}
 	query := `SELECT ` + group + `, ` + day + `, attribute_key, value, value2, option_key, CAST(SUM(n) AS BIGINT)
-		FROM survey_rollups WHERE ` + where + ` GROUP BY 1, 2, 3, 4, 5, 6`
+		FROM ` + table + ` WHERE ` + where + ` GROUP BY 1, 2, 3, 4, 5, 6`
 	rows, err := s.db.Reader().QueryContext(ctx, query, a...)
 	if err != nil {
 		return nil, fmt.Errorf("results: read rollups: %w", err)

@@ -262,26 +262,36 @@ func definitionOf(ctx context.Context, tx *db.Tx, surveyID int64, version int, c
 	return d, nil
 }
 
-// upsertTally adds counts to survey_rollups. Rows are written in key order:
-// two transactions touching the same rows then lock them in the same order
-// and cannot deadlock on Postgres.
+// upsertTally adds counts to survey_rollups and survey_rollups_total (or,
+// with add false, inserts them into emptied tables). Rows are written in
+// key order: two transactions touching the same rows then lock them in the
+// same order and cannot deadlock on Postgres.
 func upsertTally(ctx context.Context, tx *db.Tx, surveyID int64, t tally, add bool) error {
 	if len(t) == 0 {
 		return nil
 	}
 	keys := make([]cellKey, 0, len(t))
-	for k := range t {
+	total := make(tally)
+	for k, n := range t {
 		keys = append(keys, k)
+		total[cellKey{Question: k.Question, Day: k.Day, cellValue: k.cellValue}] += n
 	}
-	slices.SortFunc(keys, func(a, b cellKey) int {
+	order := func(a, b cellKey) int {
 		return cmp.Or(cmp.Compare(a.Question, b.Question), cmp.Compare(a.Attribute, b.Attribute), cmp.Compare(a.Day, b.Day),
 			cmp.Compare(a.Touchpoint, b.Touchpoint), cmp.Compare(a.Channel, b.Channel), cmp.Compare(a.Journey, b.Journey),
 			cmp.Compare(a.Value, b.Value), cmp.Compare(a.Value2, b.Value2), cmp.Compare(a.Option, b.Option))
-	})
-	const width = 11
+	}
+	slices.SortFunc(keys, order)
+	totalKeys := make([]cellKey, 0, len(total))
+	for k := range total {
+		totalKeys = append(totalKeys, k)
+	}
+	slices.SortFunc(totalKeys, order)
+	const width, totalWidth = 11, 8
 	conflict := ` ON CONFLICT (survey_id, question_key, attribute_key, day, touchpoint, channel, journey_stage, value, value2, option_key) DO UPDATE SET n = survey_rollups.n + excluded.n`
+	totalConflict := ` ON CONFLICT (survey_id, question_key, attribute_key, day, value, value2, option_key) DO UPDATE SET n = survey_rollups_total.n + excluded.n`
 	if !add {
-		conflict = ""
+		conflict, totalConflict = "", ""
 	}
 	for start := 0; start < len(keys); start += 1000 {
 		chunk := keys[start:min(len(keys), start+1000)]
@@ -292,6 +302,17 @@ func upsertTally(ctx context.Context, tx *db.Tx, surveyID int64, t tally, add bo
 		if _, err := tx.ExecContext(ctx, `INSERT INTO survey_rollups (survey_id, question_key, attribute_key, day, touchpoint, channel, journey_stage, value, value2, option_key, n) VALUES `+
 			db.Rows(len(chunk), width)+conflict, args...); err != nil {
 			return fmt.Errorf("results: rollup: write counts: %w", err)
+		}
+	}
+	for start := 0; start < len(totalKeys); start += 1000 {
+		chunk := totalKeys[start:min(len(totalKeys), start+1000)]
+		args := make([]any, 0, len(chunk)*totalWidth)
+		for _, k := range chunk {
+			args = append(args, surveyID, k.Question, k.Attribute, k.Day, k.Value, k.Value2, k.Option, total[k])
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO survey_rollups_total (survey_id, question_key, attribute_key, day, value, value2, option_key, n) VALUES `+
+			db.Rows(len(chunk), totalWidth)+totalConflict, args...); err != nil {
+			return fmt.Errorf("results: rollup: write total counts: %w", err)
 		}
 	}
 	return nil
@@ -371,6 +392,9 @@ func rebuildTx(ctx context.Context, tx *db.Tx, surveyID int64) error {
 		return fmt.Errorf("results: rebuild: read answers: %w", err)
 	}
 	if _, err := tx.ExecContext(ctx, `DELETE FROM survey_rollups WHERE survey_id = $1`, surveyID); err != nil {
+		return fmt.Errorf("results: rebuild: %w", err)
+	}
+	if _, err := tx.ExecContext(ctx, `DELETE FROM survey_rollups_total WHERE survey_id = $1`, surveyID); err != nil {
 		return fmt.Errorf("results: rebuild: %w", err)
 	}
 	if _, err := tx.ExecContext(ctx, `DELETE FROM survey_rollup_applied WHERE survey_id = $1`, surveyID); err != nil {

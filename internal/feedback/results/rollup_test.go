@@ -38,6 +38,26 @@ func rollupRows(t *testing.T, d *db.DB, surveyID int64) map[string]int64 {
 	return m
 }
 
+// checkTotals asserts survey_rollups_total holds the detailed counts summed
+// over touchpoint, channel and journey stage.
+func checkTotals(t *testing.T, d *db.DB, surveyID int64) {
+	t.Helper()
+	var mismatches int
+	err := d.Reader().QueryRow(`SELECT COUNT(*) FROM (
+		SELECT question_key, attribute_key, day, value, value2, option_key, SUM(n) AS n FROM survey_rollups WHERE survey_id = $1
+		GROUP BY question_key, attribute_key, day, value, value2, option_key) dt
+		FULL OUTER JOIN (SELECT * FROM survey_rollups_total WHERE survey_id = $1) tt
+		ON tt.question_key = dt.question_key AND tt.attribute_key = dt.attribute_key AND tt.day = dt.day AND tt.value = dt.value
+		AND tt.value2 = dt.value2 AND tt.option_key = dt.option_key
+		WHERE tt.n IS NULL OR dt.n IS NULL OR tt.n <> dt.n`, surveyID).Scan(&mismatches)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if mismatches != 0 {
+		t.Errorf("%d total rollup rows differ from the detailed rollups", mismatches)
+	}
+}
+
 func TestRollupIdempotentAndRebuild(t *testing.T) {
 	dbtest.Run(t, func(t *testing.T, d *db.DB) {
 		s := loadSample(t, d)
@@ -114,6 +134,7 @@ func TestRollupIdempotentAndRebuild(t *testing.T) {
 		}
 		complete2()
 		incremental := rollupRows(t, d, s.ID)
+		checkTotals(t, d, s.ID)
 		if got := incremental[fmt.Sprintf("nps//%d/web/link//9/-1/", done.Truncate(24*time.Hour).UnixMilli())]; got != 1 {
 			t.Fatalf("retried completion counted %d times", got)
 		}
@@ -130,6 +151,7 @@ func TestRollupIdempotentAndRebuild(t *testing.T) {
 		if again := rollupRows(t, d, s.ID); !reflect.DeepEqual(incremental, again) {
 			t.Fatal("hook after rebuild double counted")
 		}
+		checkTotals(t, d, s.ID)
 		if err := Rebuild(viewer(), d, s.ID); kizuna.ErrorCode(err) != kizuna.EFORBIDDEN {
 			t.Errorf("viewer rebuild: %v", err)
 		}
@@ -180,6 +202,7 @@ func TestRebuildEqualsIncrementalRandom(t *testing.T) {
 		if rebuilt := rollupRows(t, d, s.ID); !reflect.DeepEqual(incremental, rebuilt) {
 			t.Fatalf("rebuild differs: %d vs %d rows", len(incremental), len(rebuilt))
 		}
+		checkTotals(t, d, s.ID)
 		svc := New(d)
 		for _, q := range []string{"nps", "csat"} {
 			a, err := svc.Trend(viewer(), Filter{SurveyID: s.ID, Question: q}, Week)

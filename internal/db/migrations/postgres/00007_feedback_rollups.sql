@@ -15,6 +15,18 @@ CREATE TABLE survey_rollups (
     PRIMARY KEY (survey_id, question_key, attribute_key, day, touchpoint, channel, journey_stage, value, value2, option_key)
 );
 
+CREATE TABLE survey_rollups_total (
+    survey_id     BIGINT NOT NULL REFERENCES surveys(id),
+    question_key  TEXT NOT NULL,
+    attribute_key TEXT NOT NULL DEFAULT '',
+    day           BIGINT NOT NULL,
+    value         INTEGER NOT NULL,
+    value2        INTEGER NOT NULL DEFAULT -1,
+    option_key    TEXT NOT NULL DEFAULT '',
+    n             BIGINT NOT NULL,
+    PRIMARY KEY (survey_id, question_key, attribute_key, day, value, value2, option_key)
+);
+
 CREATE TABLE survey_rollup_applied (
     response_id BIGINT PRIMARY KEY REFERENCES survey_responses(id),
     survey_id   BIGINT NOT NULL REFERENCES surveys(id),

@@ -29,6 +29,23 @@ CREATE TABLE survey_rollups (
     PRIMARY KEY (survey_id, question_key, attribute_key, day, touchpoint, channel, journey_stage, value, value2, option_key)
 ) WITHOUT ROWID;
 
+-- The same counts without touchpoint, channel and journey stage: what a
+-- dashboard reads when it does not filter or group by them (the common
+-- case). Summing the detailed table instead would read every combination of
+-- the three for each day and value: ~15 times the rows for 5 touchpoints and
+-- 3 channels, and ~25 times more again for expectation pairs.
+CREATE TABLE survey_rollups_total (
+    survey_id     INTEGER NOT NULL REFERENCES surveys(id),
+    question_key  TEXT NOT NULL,
+    attribute_key TEXT NOT NULL DEFAULT '',
+    day           INTEGER NOT NULL,
+    value         INTEGER NOT NULL,
+    value2        INTEGER NOT NULL DEFAULT -1,
+    option_key    TEXT NOT NULL DEFAULT '',
+    n             INTEGER NOT NULL,
+    PRIMARY KEY (survey_id, question_key, attribute_key, day, value, value2, option_key)
+) WITHOUT ROWID;
+
 -- The responses already counted. The rollup hook inserts the marker first
 -- (ON CONFLICT DO NOTHING) and adds counts only when the insert happened, so
 -- a retried or repeated completion can never count a response twice.
