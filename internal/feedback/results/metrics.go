@@ -142,7 +142,7 @@ func (s *Service) Distribution(ctx context.Context, f Filter) (DistributionResul
 	out := DistributionResult{Header: Header{Question: refOf(q), Filter: f}}
 	o := info.options()
 	if q.Type == feedback.QSingle || q.Type == feedback.QMulti {
-		cells, err := s.counts(ctx, f, q, dimension{}, false)
+		cells, err := s.counts(ctx, f, q, dimension{}, splitNone)
 		if err != nil {
 			return out, err
 		}
@@ -233,7 +233,7 @@ func (s *Service) Gaps(ctx context.Context, f Filter) (GapsResult, error) {
 	if err != nil {
 		return GapsResult{}, err
 	}
-	cells, err := s.counts(ctx, f, q, dimension{}, false)
+	cells, err := s.counts(ctx, f, q, dimension{}, splitNone)
 	if err != nil {
 		return GapsResult{}, err
 	}
@@ -319,7 +319,7 @@ func gapSummary(attr string, sc stats.Scale, cells []cell, opt stats.Options) (s
 
 // distribution is the count per scale point of a scale question.
 func (s *Service) distribution(ctx context.Context, f Filter, q feedback.Question) (stats.Distribution, error) {
-	cells, err := s.counts(ctx, f, q, dimension{}, false)
+	cells, err := s.counts(ctx, f, q, dimension{}, splitNone)
 	if err != nil {
 		return stats.Distribution{}, err
 	}
@@ -479,7 +479,11 @@ func (s *Service) Trend(ctx context.Context, f Filter, iv Interval) (TrendResult
 		return TrendResult{}, err
 	}
 	out := TrendResult{Header: Header{Question: refOf(q), Filter: f}, Metric: m, Interval: iv}
-	cells, err := s.counts(ctx, f, q, dimension{}, true)
+	sp := splitDay
+	if iv == Month {
+		sp = splitMonth // whole months read month rollups
+	}
+	cells, err := s.counts(ctx, f, q, dimension{}, sp)
 	if err != nil {
 		return out, err
 	}
@@ -674,7 +678,7 @@ func (s *Service) Breakdown(ctx context.Context, f Filter, dim Dimension) (Break
 		return BreakdownResult{}, err
 	}
 	out := BreakdownResult{Header: Header{Question: refOf(q), Filter: f}, Metric: m, Dimension: dim}
-	cells, err := s.counts(ctx, f, q, dm, false)
+	cells, err := s.counts(ctx, f, q, dm, splitNone)
 	if err != nil {
 		return out, err
 	}

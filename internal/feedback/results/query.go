@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"math"
 	"regexp"
 	"strconv"
 	"strings"
@@ -145,36 +146,100 @@ func (a *args) add(v any) string {
 	return "$" + strconv.Itoa(len(*a))
 }
 
+// split says whether counts are kept apart by time bucket.
+type split int
+
+const (
+	splitNone  split = iota // one count per value over the whole range
+	splitDay                // per UTC day (Cell.Day is the day start)
+	splitMonth              // per UTC month, or day at the range's ragged ends (Cell.Day is the bucket start)
+)
+
 // counts returns the counts of question q's values under filter f,
-// grouped by dm and, when byDay, by UTC day. It reads the rollups when they
-// can answer, the answers otherwise; both produce the same cells.
-func (s *Service) counts(ctx context.Context, f Filter, q feedback.Question, dm dimension, byDay bool) ([]cell, error) {
+// grouped by dm and split by time. It reads the rollups when they can
+// answer, the answers otherwise; both produce the same cells.
+func (s *Service) counts(ctx context.Context, f Filter, q feedback.Question, dm dimension, sp split) ([]cell, error) {
 	if !f.IncludeFlagged && dm.fromRollups() {
-		return s.countsFromRollups(ctx, f, q, dm, byDay)
+		return s.countsFromRollups(ctx, f, q, dm, sp)
 	}
-	return s.countsFromAnswers(ctx, f, q, dm, byDay)
+	return s.countsFromAnswers(ctx, f, q, dm, sp != splitNone)
 }
 
-func (s *Service) countsFromRollups(ctx context.Context, f Filter, q feedback.Question, dm dimension, byDay bool) ([]cell, error) {
+// grainRange is one range scan of the rollups.
+type grainRange struct {
+	grain  int
+	lo, hi int64 // [lo, hi) bucket starts
+}
+
+// rangesOf covers [lo, hi) with month rows where whole months fit and day
+// rows at the ends: a year reads ~12 month buckets instead of 365 days.
+func rangesOf(lo, hi int64, sp split) []grainRange {
+	if sp == splitDay {
+		return []grainRange{{grainDay, lo, hi}}
+	}
+	m1 := lo
+	if lo != math.MinInt64 && monthOf(lo) != lo {
+		m1 = time.UnixMilli(monthOf(lo)).UTC().AddDate(0, 1, 0).UnixMilli()
+	}
+	m2 := hi
+	if hi != math.MaxInt64 {
+		m2 = monthOf(hi)
+	}
+	if m1 >= m2 {
+		return []grainRange{{grainDay, lo, hi}}
+	}
+	out := []grainRange{{grainMonth, m1, m2}}
+	if lo < m1 {
+		out = append(out, grainRange{grainDay, lo, m1})
+	}
+	if m2 < hi {
+		out = append(out, grainRange{grainDay, m2, hi})
+	}
+	return out
+}
+
+func (s *Service) countsFromRollups(ctx context.Context, f Filter, q feedback.Question, dm dimension, sp split) ([]cell, error) {
+	lo, hi := int64(math.MinInt64), int64(math.MaxInt64)
+	if !f.From.IsZero() {
+		lo = f.From.UnixMilli()
+	}
+	if !f.To.IsZero() {
+		hi = f.To.UnixMilli()
+	}
+	merged := make(map[cell]int64)
+	for _, r := range rangesOf(lo, hi, sp) {
+		if err := s.scanRollups(ctx, f, q, dm, sp != splitNone, r, merged); err != nil {
+			return nil, err
+		}
+	}
+	out := make([]cell, 0, len(merged))
+	for c, n := range merged {
+		c.N = n
+		out = append(out, c)
+	}
+	return out, nil
+}
+
+func (s *Service) scanRollups(ctx context.Context, f Filter, q feedback.Question, dm dimension, byBucket bool, r grainRange, into map[cell]int64) error {
 	var a args
 	group := "''"
 	if dm.kind != "" {
 		group = dm.kind // one of three fixed column names, checked by parseDimension
 	}
-	day := "0"
-	if byDay {
-		day = "day"
+	bucket := "0"
+	if byBucket {
+		bucket = "bucket"
 	}
 	table := "survey_rollups"
 	if dm.kind == "" && f.Touchpoint == "" && f.Channel == "" && f.JourneyStage == "" {
 		table = "survey_rollups_total"
 	}
-	where := `survey_id = ` + a.add(f.SurveyID) + ` AND question_key = ` + a.add(q.Key)
-	if !f.From.IsZero() {
-		where += ` AND day >= ` + a.add(f.From.UnixMilli())
+	where := `survey_id = ` + a.add(f.SurveyID) + ` AND question_key = ` + a.add(q.Key) + ` AND grain = ` + a.add(r.grain)
+	if r.lo != math.MinInt64 {
+		where += ` AND bucket >= ` + a.add(r.lo)
 	}
-	if !f.To.IsZero() {
-		where += ` AND day < ` + a.add(f.To.UnixMilli())
+	if r.hi != math.MaxInt64 {
+		where += ` AND bucket < ` + a.add(r.hi)
 	}
 	if f.Touchpoint != "" {
 		where += ` AND touchpoint = ` + a.add(f.Touchpoint)
@@ -185,25 +250,25 @@ func (s *Service) countsFromRollups(ctx context.Context, f Filter, q feedback.Qu
 	if f.JourneyStage != "" {
 		where += ` AND journey_stage = ` + a.add(f.JourneyStage)
 	}
-	query := `SELECT ` + group + `, ` + day + `, attribute_key, value, value2, option_key, CAST(SUM(n) AS BIGINT)
+	query := `SELECT ` + group + `, ` + bucket + `, attribute_key, value, value2, option_key, CAST(SUM(n) AS BIGINT)
 		FROM ` + table + ` WHERE ` + where + ` GROUP BY 1, 2, 3, 4, 5, 6`
 	rows, err := s.db.Reader().QueryContext(ctx, query, a...)
 	if err != nil {
-		return nil, fmt.Errorf("results: read rollups: %w", err)
+		return fmt.Errorf("results: read rollups: %w", err)
 	}
 	defer rows.Close()
-	var out []cell
 	for rows.Next() {
 		var c cell
-		if err := rows.Scan(&c.Group, &c.Day, &c.Attribute, &c.Value, &c.Value2, &c.Option, &c.N); err != nil {
-			return nil, fmt.Errorf("results: read rollups: %w", err)
+		var n int64
+		if err := rows.Scan(&c.Group, &c.Day, &c.Attribute, &c.Value, &c.Value2, &c.Option, &n); err != nil {
+			return fmt.Errorf("results: read rollups: %w", err)
 		}
-		out = append(out, c)
+		into[c] += n
 	}
 	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("results: read rollups: %w", err)
+		return fmt.Errorf("results: read rollups: %w", err)
 	}
-	return out, nil
+	return nil
 }
 
 // groupExpr is the SQL of a raw-path group and the joins it needs.

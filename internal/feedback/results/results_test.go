@@ -2,6 +2,7 @@ package results
 
 import (
 	"math"
+	"reflect"
 	"testing"
 	"time"
 
@@ -348,4 +349,30 @@ func TestBreakdown(t *testing.T) {
 			}
 		}
 	})
+}
+
+func TestRangesOf(t *testing.T) {
+	ms := func(s string) int64 { return at(s, 0).UnixMilli() }
+	for _, c := range []struct {
+		lo, hi int64
+		sp     split
+		want   []grainRange
+	}{
+		// 15 Jan – 10 Apr: days 15–31 Jan, months Feb–Mar, days 1–9 Apr.
+		{ms("2026-01-15"), ms("2026-04-10"), splitNone, []grainRange{{grainMonth, ms("2026-02-01"), ms("2026-04-01")}, {grainDay, ms("2026-01-15"), ms("2026-02-01")}, {grainDay, ms("2026-04-01"), ms("2026-04-10")}}},
+		// Whole months only.
+		{ms("2026-01-01"), ms("2026-03-01"), splitMonth, []grainRange{{grainMonth, ms("2026-01-01"), ms("2026-03-01")}}},
+		// Inside one month: days.
+		{ms("2026-01-03"), ms("2026-01-20"), splitNone, []grainRange{{grainDay, ms("2026-01-03"), ms("2026-01-20")}}},
+		// Open range: all months.
+		{math.MinInt64, math.MaxInt64, splitNone, []grainRange{{grainMonth, math.MinInt64, math.MaxInt64}}},
+		// Open start, ragged end.
+		{math.MinInt64, ms("2026-01-20"), splitNone, []grainRange{{grainMonth, math.MinInt64, ms("2026-01-01")}, {grainDay, ms("2026-01-01"), ms("2026-01-20")}}},
+		// Days asked for: days.
+		{ms("2026-01-01"), ms("2026-03-01"), splitDay, []grainRange{{grainDay, ms("2026-01-01"), ms("2026-03-01")}}},
+	} {
+		if got := rangesOf(c.lo, c.hi, c.sp); !reflect.DeepEqual(got, c.want) {
+			t.Errorf("rangesOf(%d, %d, %d) = %v, want %v", c.lo, c.hi, c.sp, got, c.want)
+		}
+	}
 }

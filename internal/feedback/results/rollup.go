@@ -95,10 +95,23 @@ func onScale(v *float64, lo, hi int) (int, bool) {
 	return int(r), true
 }
 
+// Rollup grains.
+const (
+	grainDay   = 1
+	grainMonth = 2
+)
+
+// monthOf is the unix-ms start of the UTC month of ms.
+func monthOf(ms int64) int64 {
+	t := time.UnixMilli(ms).UTC()
+	return time.Date(t.Year(), t.Month(), 1, 0, 0, 0, 0, time.UTC).UnixMilli()
+}
+
 // cellKey is one survey_rollups row's identity (survey implied).
 type cellKey struct {
 	Question   string
-	Day        int64
+	Grain      int
+	Day        int64 // the bucket: start of the day or month
 	Touchpoint string
 	Channel    string
 	Journey    string
@@ -110,14 +123,17 @@ type tally map[cellKey]int64
 
 func (t tally) addResponse(def *feedback.Definition, r *feedback.Response, completedMS int64) {
 	byKey := questionIndex(def)
-	day := dayOf(completedMS)
+	day, month := dayOf(completedMS), monthOf(completedMS)
 	for _, a := range r.Answers {
 		q, ok := byKey[a.Question]
 		if !ok {
 			continue
 		}
 		for _, c := range cellsOf(q, a) {
-			t[cellKey{Question: a.Question, Day: day, Touchpoint: r.Touchpoint, Channel: r.Channel, Journey: r.JourneyStage, cellValue: c}]++
+			k := cellKey{Question: a.Question, Grain: grainDay, Day: day, Touchpoint: r.Touchpoint, Channel: r.Channel, Journey: r.JourneyStage, cellValue: c}
+			t[k]++
+			k.Grain, k.Day = grainMonth, month
+			t[k]++
 		}
 	}
 }
@@ -274,10 +290,10 @@ func upsertTally(ctx context.Context, tx *db.Tx, surveyID int64, t tally, add bo
 	total := make(tally)
 	for k, n := range t {
 		keys = append(keys, k)
-		total[cellKey{Question: k.Question, Day: k.Day, cellValue: k.cellValue}] += n
+		total[cellKey{Question: k.Question, Grain: k.Grain, Day: k.Day, cellValue: k.cellValue}] += n
 	}
 	order := func(a, b cellKey) int {
-		return cmp.Or(cmp.Compare(a.Question, b.Question), cmp.Compare(a.Attribute, b.Attribute), cmp.Compare(a.Day, b.Day),
+		return cmp.Or(cmp.Compare(a.Question, b.Question), cmp.Compare(a.Grain, b.Grain), cmp.Compare(a.Day, b.Day), cmp.Compare(a.Attribute, b.Attribute),
 			cmp.Compare(a.Touchpoint, b.Touchpoint), cmp.Compare(a.Channel, b.Channel), cmp.Compare(a.Journey, b.Journey),
 			cmp.Compare(a.Value, b.Value), cmp.Compare(a.Value2, b.Value2), cmp.Compare(a.Option, b.Option))
 	}
@@ -287,9 +303,9 @@ func upsertTally(ctx context.Context, tx *db.Tx, surveyID int64, t tally, add bo
 		totalKeys = append(totalKeys, k)
 	}
 	slices.SortFunc(totalKeys, order)
-	const width, totalWidth = 11, 8
-	conflict := ` ON CONFLICT (survey_id, question_key, attribute_key, day, touchpoint, channel, journey_stage, value, value2, option_key) DO UPDATE SET n = survey_rollups.n + excluded.n`
-	totalConflict := ` ON CONFLICT (survey_id, question_key, attribute_key, day, value, value2, option_key) DO UPDATE SET n = survey_rollups_total.n + excluded.n`
+	const width, totalWidth = 12, 9
+	conflict := ` ON CONFLICT (survey_id, question_key, grain, bucket, attribute_key, touchpoint, channel, journey_stage, value, value2, option_key) DO UPDATE SET n = survey_rollups.n + excluded.n`
+	totalConflict := ` ON CONFLICT (survey_id, question_key, grain, bucket, attribute_key, value, value2, option_key) DO UPDATE SET n = survey_rollups_total.n + excluded.n`
 	if !add {
 		conflict, totalConflict = "", ""
 	}
@@ -297,9 +313,9 @@ func upsertTally(ctx context.Context, tx *db.Tx, surveyID int64, t tally, add bo
 		chunk := keys[start:min(len(keys), start+1000)]
 		args := make([]any, 0, len(chunk)*width)
 		for _, k := range chunk {
-			args = append(args, surveyID, k.Question, k.Attribute, k.Day, k.Touchpoint, k.Channel, k.Journey, k.Value, k.Value2, k.Option, t[k])
+			args = append(args, surveyID, k.Question, k.Grain, k.Day, k.Attribute, k.Touchpoint, k.Channel, k.Journey, k.Value, k.Value2, k.Option, t[k])
 		}
-		if _, err := tx.ExecContext(ctx, `INSERT INTO survey_rollups (survey_id, question_key, attribute_key, day, touchpoint, channel, journey_stage, value, value2, option_key, n) VALUES `+
+		if _, err := tx.ExecContext(ctx, `INSERT INTO survey_rollups (survey_id, question_key, grain, bucket, attribute_key, touchpoint, channel, journey_stage, value, value2, option_key, n) VALUES `+
 			db.Rows(len(chunk), width)+conflict, args...); err != nil {
 			return fmt.Errorf("results: rollup: write counts: %w", err)
 		}
@@ -308,9 +324,9 @@ func upsertTally(ctx context.Context, tx *db.Tx, surveyID int64, t tally, add bo
 		chunk := totalKeys[start:min(len(totalKeys), start+1000)]
 		args := make([]any, 0, len(chunk)*totalWidth)
 		for _, k := range chunk {
-			args = append(args, surveyID, k.Question, k.Attribute, k.Day, k.Value, k.Value2, k.Option, total[k])
+			args = append(args, surveyID, k.Question, k.Grain, k.Day, k.Attribute, k.Value, k.Value2, k.Option, total[k])
 		}
-		if _, err := tx.ExecContext(ctx, `INSERT INTO survey_rollups_total (survey_id, question_key, attribute_key, day, value, value2, option_key, n) VALUES `+
+		if _, err := tx.ExecContext(ctx, `INSERT INTO survey_rollups_total (survey_id, question_key, grain, bucket, attribute_key, value, value2, option_key, n) VALUES `+
 			db.Rows(len(chunk), totalWidth)+totalConflict, args...); err != nil {
 			return fmt.Errorf("results: rollup: write total counts: %w", err)
 		}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"reflect"
+	"strings"
 	"testing"
 	"time"
 
@@ -17,7 +18,7 @@ import (
 
 func rollupRows(t *testing.T, d *db.DB, surveyID int64) map[string]int64 {
 	t.Helper()
-	rows, err := d.Reader().Query(`SELECT question_key, attribute_key, day, touchpoint, channel, journey_stage, value, value2, option_key, n FROM survey_rollups WHERE survey_id = $1`, surveyID)
+	rows, err := d.Reader().Query(`SELECT question_key, attribute_key, grain * 10000000000000 + bucket, touchpoint, channel, journey_stage, value, value2, option_key, n FROM survey_rollups WHERE survey_id = $1`, surveyID)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -44,10 +45,10 @@ func checkTotals(t *testing.T, d *db.DB, surveyID int64) {
 	t.Helper()
 	var mismatches int
 	err := d.Reader().QueryRow(`SELECT COUNT(*) FROM (
-		SELECT question_key, attribute_key, day, value, value2, option_key, SUM(n) AS n FROM survey_rollups WHERE survey_id = $1
-		GROUP BY question_key, attribute_key, day, value, value2, option_key) dt
+		SELECT question_key, attribute_key, grain, bucket, value, value2, option_key, SUM(n) AS n FROM survey_rollups WHERE survey_id = $1
+		GROUP BY question_key, attribute_key, grain, bucket, value, value2, option_key) dt
 		FULL OUTER JOIN (SELECT * FROM survey_rollups_total WHERE survey_id = $1) tt
-		ON tt.question_key = dt.question_key AND tt.attribute_key = dt.attribute_key AND tt.day = dt.day AND tt.value = dt.value
+		ON tt.question_key = dt.question_key AND tt.attribute_key = dt.attribute_key AND tt.grain = dt.grain AND tt.bucket = dt.bucket AND tt.value = dt.value
 		AND tt.value2 = dt.value2 AND tt.option_key = dt.option_key
 		WHERE tt.n IS NULL OR dt.n IS NULL OR tt.n <> dt.n`, surveyID).Scan(&mismatches)
 	if err != nil {
@@ -63,16 +64,16 @@ func TestRollupIdempotentAndRebuild(t *testing.T) {
 		s := loadSample(t, d)
 		ctx := context.Background()
 		before := rollupRows(t, d, s.ID)
-		// nps: 10 counted answers; the flagged, partial and abandoned
-		// responses add nothing.
+		// nps: 10 counted answers, once per grain (day, month); the
+		// flagged, partial and abandoned responses add nothing.
 		var npsTotal int64
 		for k, n := range before {
-			if k[:4] == "nps/" {
+			if strings.HasPrefix(k, "nps/") {
 				npsTotal += n
 			}
 		}
-		if npsTotal != 10 {
-			t.Fatalf("nps answers in rollups = %d, want 10", npsTotal)
+		if npsTotal != 2*10 {
+			t.Fatalf("nps answers in rollups = %d, want 10 per grain", npsTotal)
 		}
 
 		// Re-running the hook for every stored response (a retried
@@ -135,7 +136,7 @@ func TestRollupIdempotentAndRebuild(t *testing.T) {
 		complete2()
 		incremental := rollupRows(t, d, s.ID)
 		checkTotals(t, d, s.ID)
-		if got := incremental[fmt.Sprintf("nps//%d/web/link//9/-1/", done.Truncate(24*time.Hour).UnixMilli())]; got != 1 {
+		if got := incremental[fmt.Sprintf("nps//%d/web/link//9/-1/", 10000000000000+done.Truncate(24*time.Hour).UnixMilli())]; got != 1 {
 			t.Fatalf("retried completion counted %d times", got)
 		}
 
@@ -216,6 +217,24 @@ func TestRebuildEqualsIncrementalRandom(t *testing.T) {
 			if !reflect.DeepEqual(a.Points, b.Points) {
 				t.Errorf("%s: rollups and answers disagree", q)
 			}
+		}
+		// A ragged range (days + months + days) and month trends: the
+		// rollups agree with the answers.
+		ragged := Filter{SurveyID: s.ID, From: time.Date(2026, 1, 10, 0, 0, 0, 0, time.UTC), To: time.Date(2026, 3, 20, 0, 0, 0, 0, time.UTC)}
+		raw := ragged
+		raw.IncludeFlagged = true
+		n1, err := svc.NPS(viewer(), ragged)
+		if err != nil {
+			t.Fatal(err)
+		}
+		n2, _ := svc.NPS(viewer(), raw)
+		if n1.Counts != n2.Counts || n1.Counts.N() == 0 {
+			t.Errorf("ragged range: rollups %+v, answers %+v", n1.Counts, n2.Counts)
+		}
+		m1, _ := svc.Trend(viewer(), ragged, Month)
+		m2, _ := svc.Trend(viewer(), raw, Month)
+		if !reflect.DeepEqual(m1.Points, m2.Points) || len(m1.Points) != 3 {
+			t.Errorf("month trend: rollups %+v, answers %+v", m1.Points, m2.Points)
 		}
 		for _, dim := range []Dimension{DimTouchpoint, DimChannel} {
 			a, _ := svc.Breakdown(viewer(), Filter{SurveyID: s.ID}, dim)

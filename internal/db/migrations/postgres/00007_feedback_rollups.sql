@@ -3,8 +3,9 @@
 CREATE TABLE survey_rollups (
     survey_id     BIGINT NOT NULL REFERENCES surveys(id),
     question_key  TEXT NOT NULL,
+    grain         SMALLINT NOT NULL,
+    bucket        BIGINT NOT NULL,
     attribute_key TEXT NOT NULL DEFAULT '',
-    day           BIGINT NOT NULL,
     touchpoint    TEXT NOT NULL DEFAULT '',
     channel       TEXT NOT NULL DEFAULT '',
     journey_stage TEXT NOT NULL DEFAULT '',
@@ -12,19 +13,20 @@ CREATE TABLE survey_rollups (
     value2        INTEGER NOT NULL DEFAULT -1,
     option_key    TEXT NOT NULL DEFAULT '',
     n             BIGINT NOT NULL,
-    PRIMARY KEY (survey_id, question_key, attribute_key, day, touchpoint, channel, journey_stage, value, value2, option_key)
+    PRIMARY KEY (survey_id, question_key, grain, bucket, attribute_key, touchpoint, channel, journey_stage, value, value2, option_key)
 );
 
 CREATE TABLE survey_rollups_total (
     survey_id     BIGINT NOT NULL REFERENCES surveys(id),
     question_key  TEXT NOT NULL,
+    grain         SMALLINT NOT NULL,
+    bucket        BIGINT NOT NULL,
     attribute_key TEXT NOT NULL DEFAULT '',
-    day           BIGINT NOT NULL,
     value         INTEGER NOT NULL,
     value2        INTEGER NOT NULL DEFAULT -1,
     option_key    TEXT NOT NULL DEFAULT '',
     n             BIGINT NOT NULL,
-    PRIMARY KEY (survey_id, question_key, attribute_key, day, value, value2, option_key)
+    PRIMARY KEY (survey_id, question_key, grain, bucket, attribute_key, value, value2, option_key)
 );
 
 CREATE TABLE survey_rollup_applied (
