@@ -18,9 +18,14 @@ const (
 	// profiles written for the demo, linked to Online Retail customers by
 	// customer_id.
 	Customers = "customers.csv"
+	// WomensClothingReviews is the Women's E-Commerce Clothing Reviews
+	// data set (CC0): 23,486 anonymised reviews with a 1–5 rating, a
+	// "would recommend" flag and the review text, gzip-compressed CSV.
+	// internal/feedback/reviews loads it as survey responses.
+	WomensClothingReviews = "womens_clothing_reviews.csv.gz"
 )
 
-//go:embed online_retail.csv.gz customers.csv
+//go:embed online_retail.csv.gz customers.csv womens_clothing_reviews.csv.gz
 var files embed.FS
 
 // FS returns the embedded sample files.
