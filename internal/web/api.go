@@ -203,4 +203,5 @@ var allPermissions = []auth.Permission{
 	auth.PermDashboardRead, auth.PermCustomersRead, auth.PermCustomersWrite, auth.PermCustomersMerge,
 	auth.PermCustomersUnmerge, auth.PermEventsRead, auth.PermOrdersRead, auth.PermDataExport,
 	auth.PermDataImport, auth.PermAuditRead, auth.PermUsersManage, auth.PermKeysManage,
+	auth.PermSurveysRead, auth.PermSurveysWrite, auth.PermResponsesExport,
 }
