@@ -148,7 +148,7 @@ func (s *benchStore) ensure(b *testing.B, n int) error {
 	ctx := context.Background()
 	err := s.d.Reader().QueryRowContext(ctx, `SELECT s.id, v.id FROM surveys s JOIN survey_versions v ON v.survey_id = s.id WHERE s.slug = 'bench'`).Scan(&s.surveyID, &s.version)
 	if err == nil {
-		return nil
+		return s.syncSequences()
 	}
 	start := time.Now()
 	sv := createSurvey(b, s.d, "bench", benchDef, feedback.Settings{})
@@ -265,7 +265,25 @@ func (s *benchStore) ensure(b *testing.B, n int) error {
 	if _, err := s.d.Writer().ExecContext(ctx, `ANALYZE`); err != nil {
 		return err
 	}
+	if err := s.syncSequences(); err != nil {
+		return err
+	}
 	b.Logf("%s: generated %d responses from %d customers in %v (%d rollup rows)", s.name, n, customers, time.Since(start).Round(time.Millisecond), len(t))
+	return nil
+}
+
+// syncSequences moves Postgres identity sequences past the ids the
+// generator wrote explicitly, so later inserts (BenchmarkSubmit) get fresh
+// ids. SQLite picks max(rowid)+1 by itself.
+func (s *benchStore) syncSequences() error {
+	if s.d.Dialect != db.Postgres {
+		return nil
+	}
+	for _, t := range []string{"customers", "survey_responses"} {
+		if _, err := s.d.Writer().Exec(`SELECT setval(pg_get_serial_sequence('` + t + `', 'id'), (SELECT MAX(id) FROM ` + t + `))`); err != nil {
+			return err
+		}
+	}
 	return nil
 }
 

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/kizuna-oss/kizuna/internal/auth"
+	"github.com/kizuna-oss/kizuna/internal/db"
 	"github.com/kizuna-oss/kizuna/internal/feedback"
 )
 
@@ -57,74 +58,100 @@ type exportRow struct {
 	attributes                           map[string]string
 }
 
+// exportChunk is how many responses one round of an export reads.
+const exportChunk = 1000
+
 // streamResponses reads f's responses in id order with their answers and
-// attributes and calls emit once per response.
+// attributes and calls emit once per response. It reads in keyset chunks
+// of exportChunk responses (then their answers and attributes by id):
+// memory stays bounded, no query sorts the whole survey, and no read
+// transaction stays open for the whole export (on SQLite a long reader
+// keeps the WAL from being checkpointed).
 func (s *Service) streamResponses(ctx context.Context, f Filter, emit func(*exportRow) error) error {
-	var a args
-	where := responseWhere(f, &a)
-	// Answers and attributes are one UNION ALL stream ordered by response,
-	// so a single pass assembles each response.
-	query := `SELECT r.id, v.version, r.completed_at, r.channel, r.touchpoint, r.journey_stage, r.locale, r.customer_id, r.flags,
-			0, x.question_key, x.attribute_key, x.num, x.num2, x.text
-		FROM survey_responses r JOIN survey_versions v ON v.id = r.version_id
-		LEFT JOIN survey_answers x ON x.response_id = r.id
-		WHERE ` + where + `
-		UNION ALL
-		SELECT r.id, 0, 0, '', '', '', '', NULL, '', 1, x.key, '', NULL, NULL, x.value
-		FROM survey_responses r JOIN survey_response_attributes x ON x.response_id = r.id
-		WHERE ` + where + `
-		ORDER BY 1, 10`
-	rows, err := s.db.Reader().QueryContext(ctx, query, a...)
-	if err != nil {
-		return fmt.Errorf("results: export: %w", err)
-	}
-	defer rows.Close()
-	var cur *exportRow
-	for rows.Next() {
-		var r exportRow
-		var kind int
-		var qk, ak, text *string
-		var n1, n2 *float64
-		var done *int64
-		if err := rows.Scan(&r.id, &r.version, &done, &r.channel, &r.touchpoint, &r.journey, &r.locale, &r.customerID, &r.flags, &kind, &qk, &ak, &n1, &n2, &text); err != nil {
+	var last int64
+	for {
+		var a args
+		q := `SELECT r.id, v.version, r.completed_at, r.channel, r.touchpoint, r.journey_stage, r.locale, r.customer_id, r.flags
+			FROM survey_responses r JOIN survey_versions v ON v.id = r.version_id
+			WHERE ` + responseWhere(f, &a) + ` AND r.id > ` + a.add(last) + ` ORDER BY r.id LIMIT ` + a.add(exportChunk)
+		rows, err := s.db.Reader().QueryContext(ctx, q, a...)
+		if err != nil {
 			return fmt.Errorf("results: export: %w", err)
 		}
-		if cur == nil || cur.id != r.id {
-			if cur != nil {
-				if err := emit(cur); err != nil {
-					return err
-				}
+		var chunk []*exportRow
+		for rows.Next() {
+			r := &exportRow{answers: make(map[[2]string]feedback.Answer), attributes: make(map[string]string)}
+			var done *int64
+			if err := rows.Scan(&r.id, &r.version, &done, &r.channel, &r.touchpoint, &r.journey, &r.locale, &r.customerID, &r.flags); err != nil {
+				rows.Close()
+				return fmt.Errorf("results: export: %w", err)
 			}
 			if done != nil {
 				r.completedAt = *done
 			}
-			r.answers = make(map[[2]string]feedback.Answer)
-			r.attributes = make(map[string]string)
-			cur = &r
+			chunk = append(chunk, r)
 		}
-		if qk == nil {
-			continue // a response without answers
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return fmt.Errorf("results: export: %w", err)
 		}
-		if kind == 1 {
-			cur.attributes[*qk] = deref(text)
-			continue
+		if len(chunk) == 0 {
+			return nil
 		}
-		cur.answers[[2]string{*qk, deref(ak)}] = feedback.Answer{Question: *qk, Attribute: deref(ak), Num: n1, Num2: n2, Text: deref(text)}
+		if err := s.fillChunk(ctx, chunk); err != nil {
+			return err
+		}
+		for _, r := range chunk {
+			if err := emit(r); err != nil {
+				return err
+			}
+		}
+		last = chunk[len(chunk)-1].id
+		if len(chunk) < exportChunk {
+			return nil
+		}
 	}
-	if err := rows.Err(); err != nil {
-		return fmt.Errorf("results: export: %w", err)
-	}
-	if cur != nil {
-		return emit(cur)
-	}
-	return nil
 }
 
-func deref(s *string) string {
-	if s == nil {
-		return ""
+// fillChunk reads the answers and attributes of a chunk of responses.
+func (s *Service) fillChunk(ctx context.Context, chunk []*exportRow) error {
+	byID := make(map[int64]*exportRow, len(chunk))
+	ids := make([]int64, len(chunk))
+	for i, r := range chunk {
+		byID[r.id], ids[i] = r, r.id
 	}
-	return *s
+	in, args := db.InInt(s.db.Dialect, 1, ids)
+	rows, err := s.db.Reader().QueryContext(ctx, `SELECT response_id, question_key, attribute_key, num, num2, text FROM survey_answers WHERE response_id`+in, args...)
+	if err != nil {
+		return fmt.Errorf("results: export answers: %w", err)
+	}
+	for rows.Next() {
+		var id int64
+		var a feedback.Answer
+		if err := rows.Scan(&id, &a.Question, &a.Attribute, &a.Num, &a.Num2, &a.Text); err != nil {
+			rows.Close()
+			return fmt.Errorf("results: export answers: %w", err)
+		}
+		byID[id].answers[[2]string{a.Question, a.Attribute}] = a
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("results: export answers: %w", err)
+	}
+	rows, err = s.db.Reader().QueryContext(ctx, `SELECT response_id, key, value FROM survey_response_attributes WHERE response_id`+in, args...)
+	if err != nil {
+		return fmt.Errorf("results: export attributes: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id int64
+		var k, v string
+		if err := rows.Scan(&id, &k, &v); err != nil {
+			return fmt.Errorf("results: export attributes: %w", err)
+		}
+		byID[id].attributes[k] = v
+	}
+	return rows.Err()
 }
 
 func formatNum(v *float64) string {

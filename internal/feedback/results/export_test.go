@@ -5,8 +5,10 @@ import (
 	"context"
 	"encoding/csv"
 	"encoding/json"
+	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/kizuna-oss/kizuna"
 	"github.com/kizuna-oss/kizuna/internal/auth"
@@ -132,6 +134,44 @@ func TestExport(t *testing.T) {
 		}
 		if err := svc.ExportCSV(viewer(), &buf, Filter{SurveyID: s.ID}); kizuna.ErrorCode(err) != kizuna.EFORBIDDEN {
 			t.Errorf("viewer export: %v", err)
+		}
+	})
+}
+
+// TestExportChunks exports more responses than one chunk holds: every
+// response once, in id order, with its answers.
+func TestExportChunks(t *testing.T) {
+	dbtest.Run(t, func(t *testing.T, d *db.DB) {
+		s := createSurvey(t, d, "chunks", testDef, feedback.Settings{})
+		ctx := context.Background()
+		const n = 2*exportChunk + 37
+		if err := d.WriteTx(ctx, func(tx *db.Tx) error {
+			for i := 0; i < n; i++ {
+				done := at("2026-05-01", 0).Add(time.Duration(i) * time.Second)
+				r := &feedback.Response{StartedAt: done, CompletedAt: &done, Answers: []feedback.Answer{{Question: "nps", Num: num(float64(i % 11))}}}
+				if err := insertResponse(ctx, tx, s, r); err != nil {
+					return err
+				}
+			}
+			return nil
+		}); err != nil {
+			t.Fatal(err)
+		}
+		var buf bytes.Buffer
+		if err := New(d).ExportCSV(system(), &buf, Filter{SurveyID: s.ID}); err != nil {
+			t.Fatal(err)
+		}
+		recs, err := csv.NewReader(strings.NewReader(strings.TrimPrefix(buf.String(), "\ufeff"))).ReadAll()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(recs) != n+1 {
+			t.Fatalf("%d rows, want %d", len(recs)-1, n)
+		}
+		for i, rec := range recs[1:] {
+			if rec[10] != strconv.Itoa(i%11) {
+				t.Fatalf("row %d nps = %q", i, rec[10])
+			}
 		}
 	})
 }

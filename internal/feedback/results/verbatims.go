@@ -2,6 +2,7 @@ package results
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"strconv"
 	"strings"
@@ -149,27 +150,25 @@ func (s *Service) Verbatims(ctx context.Context, vq VerbatimQuery) (VerbatimPage
 	query := `SELECT r.id, r.completed_at, r.touchpoint, r.channel, r.customer_id, a.question_key, a.text, ` + score + `
 		FROM survey_responses r` + join + ` WHERE ` + where + `
 		ORDER BY r.completed_at DESC, r.id DESC, a.question_key LIMIT ` + a.add(limit+1)
-	rows, err := s.db.Reader().QueryContext(ctx, query, a...)
-	if err != nil {
-		return VerbatimPage{}, fmt.Errorf("results: verbatims: %w", err)
-	}
-	defer rows.Close()
 	page := VerbatimPage{Items: []Verbatim{}}
-	for rows.Next() {
-		var v Verbatim
-		var at int64
-		var num *float64
-		if err := rows.Scan(&v.ResponseID, &at, &v.Touchpoint, &v.Channel, &v.CustomerID, &v.Question, &v.Text, &num); err != nil {
-			return VerbatimPage{}, fmt.Errorf("results: verbatims: %w", err)
+	err = s.serialQuery(ctx, query, a, func(rows *sql.Rows) error {
+		for rows.Next() {
+			var v Verbatim
+			var at int64
+			var num *float64
+			if err := rows.Scan(&v.ResponseID, &at, &v.Touchpoint, &v.Channel, &v.CustomerID, &v.Question, &v.Text, &num); err != nil {
+				return err
+			}
+			v.CompletedAt = time.UnixMilli(at).UTC()
+			v.ScoreQuestion = scoreQ.Key
+			if num != nil {
+				v.Score = stats.Known(*num)
+			}
+			page.Items = append(page.Items, v)
 		}
-		v.CompletedAt = time.UnixMilli(at).UTC()
-		v.ScoreQuestion = scoreQ.Key
-		if num != nil {
-			v.Score = stats.Known(*num)
-		}
-		page.Items = append(page.Items, v)
-	}
-	if err := rows.Err(); err != nil {
+		return rows.Err()
+	})
+	if err != nil {
 		return VerbatimPage{}, fmt.Errorf("results: verbatims: %w", err)
 	}
 	if len(page.Items) > limit {
@@ -193,4 +192,40 @@ func parseCursor(s string) (at, id int64, question string, err error) {
 		return 0, 0, "", bad
 	}
 	return at, id, parts[2], nil
+}
+
+// serialQuery runs a LIMITed newest-first query. On Postgres it runs in a
+// read-only transaction with parallel workers off: the planner, misjudging
+// how soon the index walk fills the page, starts a parallel Gather Merge
+// whose worker start-up alone took 16–80 ms of a 1 ms query (measured over
+// a million responses; BENCH.md).
+func (s *Service) serialQuery(ctx context.Context, query string, a args, read func(*sql.Rows) error) error {
+	if s.db.Dialect != db.Postgres {
+		rows, err := s.db.Reader().QueryContext(ctx, query, a...)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		return read(rows)
+	}
+	tx, err := s.db.Reader().BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	if _, err := tx.ExecContext(ctx, `SET LOCAL max_parallel_workers_per_gather = 0`); err != nil {
+		return err
+	}
+	rows, err := tx.QueryContext(ctx, query, a...)
+	if err != nil {
+		return err
+	}
+	if err := read(rows); err != nil {
+		rows.Close()
+		return err
+	}
+	if err := rows.Close(); err != nil {
+		return err
+	}
+	return tx.Commit()
 }
