@@ -479,10 +479,7 @@ func (s *Service) Trend(ctx context.Context, f Filter, iv Interval) (TrendResult
 		return TrendResult{}, err
 	}
 	out := TrendResult{Header: Header{Question: refOf(q), Filter: f}, Metric: m, Interval: iv}
-	sp := splitDay
-	if iv == Month {
-		sp = splitMonth // whole months read month rollups
-	}
+	sp := map[Interval]split{Day: splitDay, Week: splitWeek, Month: splitMonth}[iv] // whole months read month rollups
 	cells, err := s.counts(ctx, f, q, dimension{}, sp)
 	if err != nil {
 		return out, err
