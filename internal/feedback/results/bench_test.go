@@ -390,3 +390,32 @@ func BenchmarkSubmit(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkSegment times what reads answers instead of rollups over the
+// whole survey: a breakdown by customer country and key drivers. Run with
+// a small -benchtime (e.g. 3x); these are not dashboard-speed queries.
+func BenchmarkSegment(b *testing.B) {
+	for _, s := range benchEngines(b) {
+		svc := New(s.d)
+		ctx := system()
+		f := Filter{SurveyID: s.surveyID}
+		last30 := Filter{SurveyID: s.surveyID, From: benchEnd.AddDate(0, 0, -30), To: benchEnd}
+		for _, q := range []struct {
+			name string
+			run  func() error
+		}{
+			{"breakdown_country", func() error { _, err := svc.Breakdown(ctx, f, DimCountry); return err }},
+			{"breakdown_country_30d", func() error { _, err := svc.Breakdown(ctx, last30, DimCountry); return err }},
+			{"breakdown_customer_attr_30d", func() error { _, err := svc.Breakdown(ctx, last30, "customer:plan"); return err }},
+			{"key_drivers_30d", func() error { _, err := svc.KeyDrivers(ctx, last30, ""); return err }},
+		} {
+			b.Run(s.name+"/"+q.name, func(b *testing.B) {
+				for b.Loop() {
+					if err := q.run(); err != nil {
+						b.Fatal(err)
+					}
+				}
+			})
+		}
+	}
+}
