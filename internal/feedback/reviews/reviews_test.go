@@ -93,13 +93,7 @@ func TestLoadDemo(t *testing.T) {
 		if len(tr.Points) < 12 || len(tr.Points) > 14 {
 			t.Errorf("%d months", len(tr.Points))
 		}
-		if testing.Verbose() {
-			t.Logf("first load %v", sum.Duration)
-		}
-		again := load()
-		if again.Imported != 0 || again.Existing != 23486 {
-			t.Errorf("second load = %+v", again)
-		}
+		t.Logf("loaded in %v", sum.Duration)
 	})
 }
 
@@ -119,6 +113,11 @@ func TestImportRejects(t *testing.T) {
 		}
 		if sum.Imported != 2 || sum.Rejected != 2 || sum.Rejections[0].Line != 4 || sum.Rejections[0].Field != "Rating" || sum.Rejections[1].Field != "Recommended IND" {
 			t.Fatalf("summary = %+v", sum)
+		}
+		// Loading again adds nothing (the row index is the reference).
+		again, err := Import(ctx, d, customer.NewService(d), strings.NewReader(file), Options{End: end.Add(time.Hour)})
+		if err != nil || again.Imported != 0 || again.Existing != 2 || again.Rejected != 2 || again.SurveyID != sum.SurveyID {
+			t.Fatalf("second load = %+v, %v", again, err)
 		}
 		v, err := results.New(d).Verbatims(viewer(), results.VerbatimQuery{Filter: results.Filter{SurveyID: sum.SurveyID}})
 		if err != nil {
