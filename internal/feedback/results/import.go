@@ -408,8 +408,8 @@ func (w *importWriter) writeTx(ctx context.Context, tx *db.Tx, batch []ImportRec
 	if err := res.Err(); err != nil {
 		return 0, 0, 0, err
 	}
-	var answers, attrs []any
-	var nAnswers, nAttrs int
+	var answers answerColumns
+	var attrs attributeColumns
 	var done []*feedback.Response
 	for i := range batch {
 		r := &batch[i]
@@ -424,8 +424,7 @@ func (w *importWriter) writeTx(ctx context.Context, tx *db.Tx, batch []ImportRec
 			linked++
 		}
 		for _, a := range r.Answers {
-			answers = append(answers, id, a.Question, a.Attribute, a.Num, a.Num2, a.Text)
-			nAnswers++
+			answers.add(id, a)
 		}
 		keys := make([]string, 0, len(r.Attributes))
 		for k := range r.Attributes {
@@ -433,23 +432,88 @@ func (w *importWriter) writeTx(ctx context.Context, tx *db.Tx, batch []ImportRec
 		}
 		slices.Sort(keys)
 		for _, k := range keys {
-			attrs = append(attrs, id, k, r.Attributes[k])
-			nAttrs++
+			attrs.add(id, k, r.Attributes[k])
 		}
 		at := r.CompletedAt
 		done = append(done, &feedback.Response{ID: id, SurveyID: sid, Version: w.sum.Version, CustomerID: customerIDs[i], Channel: feedback.ChannelImport,
 			Status: feedback.ResponseCompleted, Touchpoint: r.Touchpoint, CompletedAt: &at, Answers: r.Answers})
 	}
-	if err := insertRows(ctx, tx, `INSERT INTO survey_answers (response_id, question_key, attribute_key, num, num2, text) VALUES `, 6, nAnswers, answers); err != nil {
+	if err := answers.insert(ctx, tx); err != nil {
 		return 0, 0, 0, fmt.Errorf("insert answers: %w", err)
 	}
-	if err := insertRows(ctx, tx, `INSERT INTO survey_response_attributes (response_id, key, value) VALUES `, 3, nAttrs, attrs); err != nil {
+	if err := attrs.insert(ctx, tx); err != nil {
 		return 0, 0, 0, fmt.Errorf("insert attributes: %w", err)
 	}
 	if err := applyTx(ctx, tx, sid, map[int]*feedback.Definition{w.sum.Version: w.def}, done); err != nil {
 		return 0, 0, 0, err
 	}
 	return imported, existing, linked, nil
+}
+
+// answerColumns are answers to insert, column by column.
+type answerColumns struct {
+	response       []int64
+	question, attr []string
+	num, num2      []*float64
+	text           []string
+}
+
+func (c *answerColumns) add(id int64, a feedback.Answer) {
+	c.response = append(c.response, id)
+	c.question = append(c.question, a.Question)
+	c.attr = append(c.attr, a.Attribute)
+	c.num = append(c.num, a.Num)
+	c.num2 = append(c.num2, a.Num2)
+	c.text = append(c.text, a.Text)
+}
+
+// insert writes the answers. On Postgres one INSERT … SELECT FROM unnest
+// of six array parameters: a multi-row VALUES of thousands of rows costs
+// Postgres more to parse and plan than to execute (measured: 80 ms for
+// 2,900 answers). SQLite takes multi-row VALUES in chunks.
+func (c *answerColumns) insert(ctx context.Context, tx *db.Tx) error {
+	if len(c.response) == 0 {
+		return nil
+	}
+	if tx.Dialect == db.Postgres {
+		_, err := tx.ExecContext(ctx, `INSERT INTO survey_answers (response_id, question_key, attribute_key, num, num2, text)
+			SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[], $4::float8[], $5::float8[], $6::text[])`,
+			c.response, c.question, c.attr, c.num, c.num2, c.text)
+		return err
+	}
+	args := make([]any, 0, 6*len(c.response))
+	for i := range c.response {
+		args = append(args, c.response[i], c.question[i], c.attr[i], c.num[i], c.num2[i], c.text[i])
+	}
+	return insertRows(ctx, tx, `INSERT INTO survey_answers (response_id, question_key, attribute_key, num, num2, text) VALUES `, 6, len(c.response), args)
+}
+
+// attributeColumns are response attributes to insert, column by column.
+type attributeColumns struct {
+	response   []int64
+	key, value []string
+}
+
+func (c *attributeColumns) add(id int64, k, v string) {
+	c.response = append(c.response, id)
+	c.key = append(c.key, k)
+	c.value = append(c.value, v)
+}
+
+func (c *attributeColumns) insert(ctx context.Context, tx *db.Tx) error {
+	if len(c.response) == 0 {
+		return nil
+	}
+	if tx.Dialect == db.Postgres {
+		_, err := tx.ExecContext(ctx, `INSERT INTO survey_response_attributes (response_id, key, value)
+			SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[])`, c.response, c.key, c.value)
+		return err
+	}
+	args := make([]any, 0, 3*len(c.response))
+	for i := range c.response {
+		args = append(args, c.response[i], c.key[i], c.value[i])
+	}
+	return insertRows(ctx, tx, `INSERT INTO survey_response_attributes (response_id, key, value) VALUES `, 3, len(c.response), args)
 }
 
 // insertRows runs a multi-row INSERT in chunks that stay under the
