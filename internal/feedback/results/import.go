@@ -38,12 +38,12 @@ type Customers interface {
 type ImportSurvey struct {
 	// Slug identifies the survey: an import into an existing slug reuses
 	// the survey, adding a version when its questions differ.
-	Slug         string
-	Name         string
-	Touchpoint   string
-	JourneyStage string
+	Slug         string `json:"slug"`
+	Name         string `json:"name"`
+	Touchpoint   string `json:"touchpoint,omitempty"`
+	JourneyStage string `json:"journey_stage,omitempty"`
 	// Questions are the imported questions (keys [a-z0-9_]).
-	Questions []feedback.Question
+	Questions []feedback.Question `json:"questions,omitempty"`
 }
 
 // ImportRecord is one row of past feedback.

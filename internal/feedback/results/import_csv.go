@@ -19,54 +19,57 @@ import (
 // Mapping says how the columns of a CSV file of past feedback become a
 // survey's responses. Column names match the header case-insensitively.
 type Mapping struct {
-	Survey ImportSurvey // Questions is filled from the mapping
+	Survey ImportSurvey `json:"survey"` // Questions is filled from the mapping
 	// Scores are score columns (at least one score or choice column).
-	Scores []ScoreColumn
+	Scores []ScoreColumn `json:"scores,omitempty"`
 	// Choices are single-choice columns.
-	Choices []ChoiceColumn
+	Choices []ChoiceColumn `json:"choices,omitempty"`
 	// DateColumn holds when the feedback was given, in DateLayout (a Go
 	// layout; default: RFC 3339, then "2006-01-02 15:04:05", then
-	// "2006-01-02") read in Location (default UTC) when it has no offset.
-	DateColumn string
-	DateLayout string
-	Location   *time.Location
+	// "2006-01-02") read in Location (else the IANA zone TimeZone, else
+	// UTC) when it has no offset.
+	DateColumn string         `json:"date_column"`
+	DateLayout string         `json:"date_layout,omitempty"`
+	TimeZone   string         `json:"time_zone,omitempty"`
+	Location   *time.Location `json:"-"`
 	// CustomerColumn identifies the respondent as an identity of
 	// CustomerKind (customer.KindEmail, KindPhone or KindUserID); empty
 	// imports every row anonymously.
-	CustomerColumn string
-	CustomerKind   string
+	CustomerColumn string `json:"customer_column,omitempty"`
+	CustomerKind   string `json:"customer_kind,omitempty"`
 	// TextColumns are joined (blank line between, empty cells skipped)
 	// into the free-text question TextQuestion (default "comment").
-	TextColumns  []string
-	TextQuestion string
+	TextColumns  []string `json:"text_columns,omitempty"`
+	TextQuestion string   `json:"text_question,omitempty"`
 	// TouchpointColumn sets each response's touchpoint (default: the
 	// survey's).
-	TouchpointColumn string
+	TouchpointColumn string `json:"touchpoint_column,omitempty"`
 	// RefColumn identifies a row across imports; empty uses the row number
 	// ("row:N"), which is stable only for an unchanged file.
-	RefColumn string
+	RefColumn string `json:"ref_column,omitempty"`
 	// AttributeColumns become response attributes named after their
 	// header (lower-cased, other characters as _).
-	AttributeColumns []string
+	AttributeColumns []string `json:"attribute_columns,omitempty"`
 }
 
 // ScoreColumn is a column of scores.
 type ScoreColumn struct {
-	Column   string
-	Question string                // default: the column name as a key
-	Type     feedback.QuestionType // nps, csat, ces or rating
-	Min, Max int                   // the scale; 0, 0 = the type's standard scale
-	Text     feedback.Text
+	Column   string                `json:"column"`
+	Question string                `json:"question,omitempty"` // default: the column name as a key
+	Type     feedback.QuestionType `json:"type"`               // nps, csat, ces or rating
+	Min      int                   `json:"min,omitempty"`      // the scale; 0, 0 = the type's standard scale
+	Max      int                   `json:"max,omitempty"`
+	Text     feedback.Text         `json:"text"`
 }
 
 // ChoiceColumn is a single-choice column. Values maps cell values to
 // option keys; a cell not in it is rejected (an empty cell is skipped).
 type ChoiceColumn struct {
-	Column   string
-	Question string
-	Text     feedback.Text
-	Options  []feedback.Option
-	Values   map[string]string
+	Column   string            `json:"column"`
+	Question string            `json:"question,omitempty"`
+	Text     feedback.Text     `json:"text"`
+	Options  []feedback.Option `json:"options"`
+	Values   map[string]string `json:"values,omitempty"`
 }
 
 // MaxImportText bounds one imported free text (bytes).
@@ -194,6 +197,11 @@ func ImportCSV(ctx context.Context, d *db.DB, customers Customers, r io.Reader, 
 		attrCols[keyOf("", c)] = i
 	}
 	loc := m.Location
+	if loc == nil && m.TimeZone != "" {
+		if loc, err = time.LoadLocation(m.TimeZone); err != nil {
+			return &ImportSummary{}, kizuna.FieldError("time_zone", "unknown time zone %q (an IANA name such as Asia/Tokyo)", m.TimeZone)
+		}
+	}
 	if loc == nil {
 		loc = time.UTC
 	}

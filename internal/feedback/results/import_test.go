@@ -118,6 +118,11 @@ func TestImportCSV(t *testing.T) {
 		if _, err := ImportCSV(ctx, d, cs, strings.NewReader(pastFeedback), bad); kizuna.ErrorField(err) != "date_column" {
 			t.Errorf("missing column: %v", err)
 		}
+		tz := pastMapping()
+		tz.Location, tz.TimeZone = nil, "Mars/Olympus_Mons"
+		if _, err := ImportCSV(ctx, d, cs, strings.NewReader(pastFeedback), tz); kizuna.ErrorField(err) != "time_zone" {
+			t.Errorf("bad time zone: %v", err)
+		}
 		if _, err := ImportCSV(viewer(), d, cs, strings.NewReader(pastFeedback), pastMapping()); kizuna.ErrorCode(err) != kizuna.EFORBIDDEN {
 			t.Errorf("viewer import: %v", err)
 		}

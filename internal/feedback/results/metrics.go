@@ -569,9 +569,9 @@ type Comparison struct {
 // stats.CompareMeans for means. Errors as Trend; EINVALID when a period is
 // empty or reversed.
 func (s *Service) Compare(ctx context.Context, f Filter, a, b Period) (Comparison, error) {
-	for name, p := range map[string]Period{"from": a, "to": b} {
+	for i, p := range []Period{a, b} {
 		if p.From.IsZero() || p.To.IsZero() || !p.To.After(p.From) {
-			return Comparison{}, kizuna.FieldError(name, "a period needs a start before its end")
+			return Comparison{}, kizuna.FieldError([]string{"from", "to"}[i], "a period needs a start before its end")
 		}
 	}
 	fa, fb := f, f

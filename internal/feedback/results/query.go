@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"io"
 	"math"
 	"regexp"
 	"strconv"
@@ -68,8 +69,9 @@ func (f Filter) validate() (Filter, error) {
 	if !f.From.IsZero() && !f.To.IsZero() && !f.To.After(f.From) {
 		return f, kizuna.FieldError("to", "the end of the range (%s) must be after its start (%s)", f.To.Format(time.DateOnly), f.From.Format(time.DateOnly))
 	}
-	for name, v := range map[string]string{"touchpoint": f.Touchpoint, "channel": f.Channel, "journey_stage": f.JourneyStage} {
+	for i, v := range []string{f.Touchpoint, f.Channel, f.JourneyStage} {
 		if len(v) > 100 {
+			name := []string{"touchpoint", "channel", "journey_stage"}[i]
 			return f, kizuna.FieldError(name, "%s is longer than 100 bytes", name)
 		}
 	}
@@ -378,6 +380,18 @@ func (s *Service) countsFromAnswers(ctx context.Context, f Filter, q feedback.Qu
 		out = append(out, c)
 	}
 	return out, nil
+}
+
+// Rebuild recomputes a survey's rollups from its answers (see the
+// package-level Rebuild). Needs auth.PermDataImport.
+func (s *Service) Rebuild(ctx context.Context, surveyID int64) error {
+	return Rebuild(ctx, s.db, surveyID)
+}
+
+// ImportCSV imports past feedback (see the package-level ImportCSV).
+// Needs auth.PermDataImport.
+func (s *Service) ImportCSV(ctx context.Context, customers Customers, r io.Reader, m Mapping) (*ImportSummary, error) {
+	return ImportCSV(ctx, s.db, customers, r, m)
 }
 
 // prepare checks permission and the filter and loads the survey.
