@@ -10,13 +10,24 @@
 //
 // A dashboard over a million responses must answer in milliseconds, so
 // answers are also counted in survey_rollups (migration 00007): one row per
-// survey, question, attribute, UTC day, touchpoint, channel, journey stage
-// and value, holding how many answers share them. Weeks and months are sums
-// of days. The rollups are maintained by OnComplete, which the feedback
-// service calls inside the transaction that completes a response, and can be
-// recomputed from the answers with Rebuild. Both derive the counts of an
-// answer through the same function (cellsOf), so a rebuild equals what the
-// hook built incrementally.
+// survey, question, attribute, UTC day or month, touchpoint, channel,
+// journey stage and value, holding how many answers share them, and in
+// survey_rollups_total, the same without touchpoint, channel and journey
+// stage for unfiltered views. A date range reads month rows for its whole
+// months and day rows for its ragged ends; weeks are sums of days. The
+// rollups are maintained by OnComplete, which the feedback service calls
+// inside the transaction that completes a response, and can be recomputed
+// from the answers with Rebuild. Both derive the counts of an answer
+// through the same function (cellsOf), so a rebuild equals what the hook
+// built incrementally. BENCH.md has the figures over a million responses.
+//
+// Wiring the hook (the feedback service's completing transaction):
+//
+//	err := d.WriteTx(ctx, func(tx *db.Tx) error {
+//		// … store the answers, set status = completed, completed_at …
+//		return results.OnComplete(ctx, tx, resp) // resp with its Answers,
+//		// and the Touchpoint, Channel, JourneyStage and CompletedAt stored
+//	})
 //
 // What is counted: completed responses only (partial and abandoned ones
 // never), and by default only those without quality flags (honeypot,
