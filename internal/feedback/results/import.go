@@ -2,11 +2,13 @@ package results
 
 import (
 	"context"
+	"encoding/csv"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -59,6 +61,19 @@ type ImportRecord struct {
 	Locale     string
 	Answers    []feedback.Answer
 	Attributes map[string]string
+	// Raw is the row as read, for the rejected-rows report.
+	Raw []string
+}
+
+// ImportOptions tune an import.
+type ImportOptions struct {
+	// Errors, when set, receives every rejected row as CSV (UTF-8 with a
+	// BOM, cells neutralised like an export, since it is opened in a
+	// spreadsheet to fix the rows): line, field, reason, then the row's own
+	// cells. Summary.Rejections keeps only the first MaxRejections.
+	Errors io.Writer
+	// Header names the row's cells in the report.
+	Header []string
 }
 
 // RowError rejects one row: what a record source returns for a row it
@@ -66,6 +81,7 @@ type ImportRecord struct {
 type RowError struct {
 	Line int64
 	Err  error
+	Raw  []string // the row as read, if it could be
 }
 
 func (e *RowError) Error() string { return fmt.Sprintf("line %d: %v", e.Line, e.Err) }
@@ -107,7 +123,7 @@ var questionKey = attributeKey
 // return a *RowError to reject one row. It needs auth.PermDataImport.
 // Errors: EUNAUTHORIZED, EFORBIDDEN, EINVALID (a bad ImportSurvey), or the
 // store failing; the summary says what was done until then.
-func ImportRecords(ctx context.Context, d *db.DB, customers Customers, sv ImportSurvey, next func() (ImportRecord, error)) (*ImportSummary, error) {
+func ImportRecords(ctx context.Context, d *db.DB, customers Customers, sv ImportSurvey, opt ImportOptions, next func() (ImportRecord, error)) (_ *ImportSummary, err error) {
 	start := time.Now()
 	sum := &ImportSummary{Rejections: []Rejection{}}
 	if err := auth.Require(ctx, auth.PermDataImport); err != nil {
@@ -126,7 +142,16 @@ func ImportRecords(ctx context.Context, d *db.DB, customers Customers, sv Import
 		return sum, err
 	}
 	byKey := questionIndex(&def)
-	w := &importWriter{d: d, customers: customers, sum: sum, versionID: versionID, def: &def}
+	w := &importWriter{d: d, customers: customers, sum: sum, versionID: versionID, def: &def, header: opt.Header}
+	if opt.Errors != nil {
+		w.errors, w.errorsW = csv.NewWriter(opt.Errors), opt.Errors
+	}
+	defer func() {
+		// Even an import that stops early leaves its report written.
+		if ferr := w.flush(); err == nil {
+			err = ferr
+		}
+	}()
 	var batch []ImportRecord
 	for {
 		if err := ctx.Err(); err != nil {
@@ -139,7 +164,7 @@ func ImportRecords(ctx context.Context, d *db.DB, customers Customers, sv Import
 		var rowErr *RowError
 		if errors.As(err, &rowErr) {
 			sum.Rows++
-			w.reject(rowErr.Line, rowErr.Err)
+			w.reject(rowErr.Line, rowErr.Err, rowErr.Raw)
 			continue
 		}
 		if err != nil {
@@ -147,7 +172,7 @@ func ImportRecords(ctx context.Context, d *db.DB, customers Customers, sv Import
 		}
 		sum.Rows++
 		if err := checkRecord(&rec, byKey); err != nil {
-			w.reject(rec.Line, err)
+			w.reject(rec.Line, err, rec.Raw)
 			continue
 		}
 		batch = append(batch, rec)
@@ -302,9 +327,14 @@ type importWriter struct {
 	sum       *ImportSummary
 	versionID int64
 	def       *feedback.Definition
+	header    []string
+	errors    *csv.Writer
+	errorsW   io.Writer
+	wrote     bool
+	errErr    error // the first failure writing the report
 }
 
-func (w *importWriter) reject(line int64, err error) {
+func (w *importWriter) reject(line int64, err error, raw []string) {
 	r := Rejection{Line: line, Reason: err.Error()}
 	var ke *kizuna.Error
 	if errors.As(err, &ke) {
@@ -314,6 +344,37 @@ func (w *importWriter) reject(line int64, err error) {
 	if len(w.sum.Rejections) < MaxRejections {
 		w.sum.Rejections = append(w.sum.Rejections, r)
 	}
+	if w.errors == nil || w.errErr != nil {
+		return
+	}
+	write := func(rec []string) {
+		for i := range rec {
+			rec[i] = NeutralizeCell(rec[i])
+		}
+		if err := w.errors.Write(rec); err != nil && w.errErr == nil {
+			w.errErr = err
+		}
+	}
+	if !w.wrote {
+		w.wrote = true
+		if _, err := io.WriteString(w.errorsW, utf8BOM); err != nil {
+			w.errErr = err
+			return
+		}
+		write(append([]string{"line", "field", "reason"}, w.header...))
+	}
+	write(append([]string{strconv.FormatInt(line, 10), r.Field, r.Reason}, raw...))
+}
+
+func (w *importWriter) flush() error {
+	if w.errors == nil {
+		return nil
+	}
+	w.errors.Flush()
+	if w.errErr != nil {
+		return fmt.Errorf("results: import: write rejected rows: %w", w.errErr)
+	}
+	return w.errors.Error()
 }
 
 // write stores a batch in one transaction. When the customer service
@@ -331,7 +392,7 @@ func (w *importWriter) write(ctx context.Context, batch []ImportRecord) error {
 	})
 	if err != nil && kizuna.ErrorCode(err) == kizuna.EINVALID {
 		if len(batch) == 1 {
-			w.reject(batch[0].Line, err)
+			w.reject(batch[0].Line, err, batch[0].Raw)
 			return nil
 		}
 		for i := range batch {

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -50,6 +51,8 @@ type Mapping struct {
 	// AttributeColumns become response attributes named after their
 	// header (lower-cased, other characters as _).
 	AttributeColumns []string `json:"attribute_columns,omitempty"`
+	// Errors, when set, receives the rejected-rows report (ImportOptions).
+	Errors io.Writer `json:"-"`
 }
 
 // ScoreColumn is a column of scores.
@@ -87,6 +90,10 @@ func ImportCSV(ctx context.Context, d *db.DB, customers Customers, r io.Reader, 
 	}
 	if err != nil {
 		return &ImportSummary{}, kizuna.Errorf(kizuna.EINVALID, "cannot read the header row: %v", err)
+	}
+	header = slices.Clone(header)
+	if len(header) > 0 {
+		header[0] = strings.TrimPrefix(header[0], "\ufeff") // Excel writes a byte-order mark
 	}
 	col := make(map[string]int)
 	for i, h := range header {
@@ -230,10 +237,11 @@ func ImportCSV(ctx context.Context, d *db.DB, customers Customers, r io.Reader, 
 			}
 			return strings.TrimSpace(rec[i])
 		}
+		raw := slices.Clone(rec)
 		fail := func(field, format string, a ...any) (ImportRecord, error) {
-			return ImportRecord{}, &RowError{Line: int64(line), Err: kizuna.FieldError(field, format, a...)}
+			return ImportRecord{}, &RowError{Line: int64(line), Err: kizuna.FieldError(field, format, a...), Raw: raw}
 		}
-		out := ImportRecord{Line: int64(line), Ref: "row:" + strconv.FormatInt(row, 10), Touchpoint: sv.Touchpoint}
+		out := ImportRecord{Line: int64(line), Ref: "row:" + strconv.FormatInt(row, 10), Touchpoint: sv.Touchpoint, Raw: raw}
 		if refCol >= 0 {
 			if out.Ref = get(refCol); out.Ref == "" {
 				return fail(m.RefColumn, "the reference is empty")
@@ -292,11 +300,11 @@ func ImportCSV(ctx context.Context, d *db.DB, customers Customers, r io.Reader, 
 				switch m.CustomerKind {
 				case customer.KindEmail:
 					if k.Email, err = customer.NormalizeEmail(v); err != nil {
-						return ImportRecord{}, &RowError{Line: int64(line), Err: err}
+						return ImportRecord{}, &RowError{Line: int64(line), Err: err, Raw: raw}
 					}
 				case customer.KindPhone:
 					if k.Phone, err = customer.NormalizePhone(v, ""); err != nil {
-						return ImportRecord{}, &RowError{Line: int64(line), Err: err}
+						return ImportRecord{}, &RowError{Line: int64(line), Err: err, Raw: raw}
 					}
 				default:
 					k.UserID = v
@@ -319,7 +327,7 @@ func ImportCSV(ctx context.Context, d *db.DB, customers Customers, r io.Reader, 
 		}
 		return out, nil
 	}
-	return ImportRecords(ctx, d, customers, sv, next)
+	return ImportRecords(ctx, d, customers, sv, ImportOptions{Errors: m.Errors, Header: header}, next)
 }
 
 // keyOf is a question or attribute key from a name: lower-cased, anything

@@ -1,7 +1,9 @@
 package results
 
 import (
+	"bytes"
 	"context"
+	"encoding/csv"
 	"strings"
 	"testing"
 
@@ -46,9 +48,21 @@ func TestImportCSV(t *testing.T) {
 	dbtest.Run(t, func(t *testing.T, d *db.DB) {
 		ctx := auth.System(context.Background(), "import")
 		cs := customer.NewService(d)
-		sum, err := ImportCSV(ctx, d, cs, strings.NewReader(pastFeedback), pastMapping())
+		var report bytes.Buffer
+		m := pastMapping()
+		m.Errors = &report
+		sum, err := ImportCSV(ctx, d, cs, strings.NewReader(pastFeedback), m)
 		if err != nil {
 			t.Fatal(err)
+		}
+		// The report: BOM, a header, one row per rejection with the row's
+		// own cells (neutralised as in exports).
+		rep, err := csv.NewReader(strings.NewReader(strings.TrimPrefix(report.String(), "\ufeff"))).ReadAll()
+		if err != nil || !strings.HasPrefix(report.String(), "\ufeff") {
+			t.Fatalf("report: %v\n%s", err, report.String())
+		}
+		if len(rep) != 8 || rep[0][0] != "line" || rep[0][3] != "id" || rep[1][0] != "6" || rep[1][1] != "nps" || rep[1][3] != "a4" {
+			t.Errorf("report = %q", rep)
 		}
 		if sum.Rows != 11 || sum.Imported != 4 || sum.Rejected != 7 || sum.Linked != 2 || sum.Existing != 0 {
 			t.Fatalf("summary = %+v", sum)
@@ -103,7 +117,7 @@ func TestImportCSV(t *testing.T) {
 		}
 		// A changed mapping (a new question) makes a new version of the
 		// same survey.
-		m := pastMapping()
+		m = pastMapping()
 		m.Scores = append(m.Scores, ScoreColumn{Column: "score", Question: "score_copy", Type: feedback.QRating, Min: 0, Max: 10})
 		third, err := ImportCSV(ctx, d, cs, strings.NewReader(pastFeedback), m)
 		if err != nil {

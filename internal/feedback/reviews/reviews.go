@@ -37,6 +37,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -64,6 +65,8 @@ type Options struct {
 	End time.Time
 	// Span defaults to 365 days.
 	Span time.Duration
+	// Errors, when set, receives the rejected-rows report.
+	Errors io.Writer
 }
 
 var columns = []string{"", "Clothing ID", "Age", "Title", "Review Text", "Rating", "Recommended IND",
@@ -129,7 +132,7 @@ func Import(ctx context.Context, d *db.DB, customers results.Customers, r io.Rea
 		}
 		line, _ := cr.FieldPos(0)
 		fail := func(field, format string, a ...any) (results.ImportRecord, error) {
-			return results.ImportRecord{}, &results.RowError{Line: int64(line), Err: kizuna.FieldError(field, format, a...)}
+			return results.ImportRecord{}, &results.RowError{Line: int64(line), Err: kizuna.FieldError(field, format, a...), Raw: slices.Clone(rec)}
 		}
 		if len(rec) != len(columns) {
 			return fail("", "the row has %d cells, want %d", len(rec), len(columns))
@@ -184,7 +187,7 @@ func Import(ctx context.Context, d *db.DB, customers results.Customers, r io.Rea
 		}
 		return out, nil
 	}
-	return results.ImportRecords(ctx, d, customers, definition(), next)
+	return results.ImportRecords(ctx, d, customers, definition(), results.ImportOptions{Errors: opt.Errors, Header: columns}, next)
 }
 
 // LoadDemo loads the gzip-compressed sample (sampledata.Open(
