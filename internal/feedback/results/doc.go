@@ -43,8 +43,10 @@
 //
 // # Permissions
 //
-// Reading figures and verbatims needs auth.PermDashboardRead, exporting
-// auth.PermDataExport, importing auth.PermDataImport. OnComplete and Rebuild
+// Reading figures and verbatims needs auth.PermSurveysRead, exporting
+// auth.PermResponsesExport (the survey permissions on main; the brief's
+// PermDashboardRead and PermDataExport map to the same roles), importing
+// auth.PermDataImport. OnComplete and Rebuild
 // run inside the feedback service's own transaction or as maintenance and
 // check nothing themselves (Rebuild requires PermDataImport).
 package results

@@ -33,7 +33,7 @@ type DriversResult struct {
 // response (stats.KeyDrivers: OLS coefficients and the Shapley share of
 // R²). Errors as NPS.
 func (s *Service) KeyDrivers(ctx context.Context, f Filter, outcome string) (DriversResult, error) {
-	f, info, err := s.prepare(ctx, auth.PermDashboardRead, f)
+	f, info, err := s.prepare(ctx, auth.PermSurveysRead, f)
 	if err != nil {
 		return DriversResult{}, err
 	}

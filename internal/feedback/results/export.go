@@ -208,10 +208,10 @@ const utf8BOM = "\ufeff"
 // 4180 quoting, every cell neutralised against formula injection): the
 // response's own columns, one column per question (expectation questions
 // one per attribute and side), then one per response attribute (attr.KEY).
-// It needs auth.PermDataExport. Response attributes are collected in a
+// It needs auth.PermResponsesExport. Response attributes are collected in a
 // first pass (a small query) so the header is known before streaming.
 func (s *Service) ExportCSV(ctx context.Context, w io.Writer, f Filter) error {
-	f, info, err := s.prepare(ctx, auth.PermDataExport, f)
+	f, info, err := s.prepare(ctx, auth.PermResponsesExport, f)
 	if err != nil {
 		return err
 	}
@@ -307,9 +307,9 @@ type exportedResponse struct {
 // ExportJSON writes f's responses as a JSON array, one object per response
 // with answers by question key (a number, a text, a list of option keys,
 // or for expectation questions {attribute: {expected, perceived}}),
-// encoding each response as it is read. It needs auth.PermDataExport.
+// encoding each response as it is read. It needs auth.PermResponsesExport.
 func (s *Service) ExportJSON(ctx context.Context, w io.Writer, f Filter) error {
-	f, info, err := s.prepare(ctx, auth.PermDataExport, f)
+	f, info, err := s.prepare(ctx, auth.PermResponsesExport, f)
 	if err != nil {
 		return err
 	}

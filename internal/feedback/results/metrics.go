@@ -74,7 +74,7 @@ type AttributeGap struct {
 // first NPS question). Errors: EUNAUTHORIZED, EFORBIDDEN, EINVALID (filter),
 // ENOTFOUND (survey or question).
 func (s *Service) NPS(ctx context.Context, f Filter) (NPSResult, error) {
-	f, info, err := s.prepare(ctx, auth.PermDashboardRead, f)
+	f, info, err := s.prepare(ctx, auth.PermSurveysRead, f)
 	if err != nil {
 		return NPSResult{}, err
 	}
@@ -93,7 +93,7 @@ func (s *Service) NPS(ctx context.Context, f Filter) (NPSResult, error) {
 // CSAT computes the top-box share (Wilson interval) and mean of a CSAT
 // question (default: the first one). Errors as NPS.
 func (s *Service) CSAT(ctx context.Context, f Filter) (CSATResult, error) {
-	f, info, err := s.prepare(ctx, auth.PermDashboardRead, f)
+	f, info, err := s.prepare(ctx, auth.PermSurveysRead, f)
 	if err != nil {
 		return CSATResult{}, err
 	}
@@ -112,7 +112,7 @@ func (s *Service) CSAT(ctx context.Context, f Filter) (CSATResult, error) {
 // CES computes the mean effort of a CES question (default: the first one).
 // Errors as NPS.
 func (s *Service) CES(ctx context.Context, f Filter) (CESResult, error) {
-	f, info, err := s.prepare(ctx, auth.PermDashboardRead, f)
+	f, info, err := s.prepare(ctx, auth.PermSurveysRead, f)
 	if err != nil {
 		return CESResult{}, err
 	}
@@ -131,7 +131,7 @@ func (s *Service) CES(ctx context.Context, f Filter) (CESResult, error) {
 // Distribution is the answer chart of any scale or choice question
 // (default: the survey's first one). Errors as NPS.
 func (s *Service) Distribution(ctx context.Context, f Filter) (DistributionResult, error) {
-	f, info, err := s.prepare(ctx, auth.PermDashboardRead, f)
+	f, info, err := s.prepare(ctx, auth.PermSurveysRead, f)
 	if err != nil {
 		return DistributionResult{}, err
 	}
@@ -225,7 +225,7 @@ func (s *Service) respondents(ctx context.Context, f Filter, q feedback.Question
 // delighted shares with simultaneous intervals and the mean gap with its t
 // interval. The delight threshold is the survey's setting (default 2).
 func (s *Service) Gaps(ctx context.Context, f Filter) (GapsResult, error) {
-	f, info, err := s.prepare(ctx, auth.PermDashboardRead, f)
+	f, info, err := s.prepare(ctx, auth.PermSurveysRead, f)
 	if err != nil {
 		return GapsResult{}, err
 	}
@@ -470,7 +470,7 @@ func (s *Service) Trend(ctx context.Context, f Filter, iv Interval) (TrendResult
 	default:
 		return TrendResult{}, kizuna.FieldError("interval", "unknown interval %q (want day, week or month)", iv)
 	}
-	f, info, err := s.prepare(ctx, auth.PermDashboardRead, f)
+	f, info, err := s.prepare(ctx, auth.PermSurveysRead, f)
 	if err != nil {
 		return TrendResult{}, err
 	}
@@ -577,7 +577,7 @@ func (s *Service) Compare(ctx context.Context, f Filter, a, b Period) (Compariso
 	fa, fb := f, f
 	fa.From, fa.To = a.From, a.To
 	fb.From, fb.To = b.From, b.To
-	fa, info, err := s.prepare(ctx, auth.PermDashboardRead, fa)
+	fa, info, err := s.prepare(ctx, auth.PermSurveysRead, fa)
 	if err != nil {
 		return Comparison{}, err
 	}
@@ -666,7 +666,7 @@ func (s *Service) Breakdown(ctx context.Context, f Filter, dim Dimension) (Break
 	if dm.kind == "" {
 		return BreakdownResult{}, kizuna.FieldError("dimension", "a breakdown needs a dimension")
 	}
-	f, info, err := s.prepare(ctx, auth.PermDashboardRead, f)
+	f, info, err := s.prepare(ctx, auth.PermSurveysRead, f)
 	if err != nil {
 		return BreakdownResult{}, err
 	}

@@ -70,7 +70,7 @@ type VerbatimPage struct {
 // limit or cursor; ENOTFOUND when the survey has no free-text question or
 // no question the group needs.
 func (s *Service) Verbatims(ctx context.Context, vq VerbatimQuery) (VerbatimPage, error) {
-	f, info, err := s.prepare(ctx, auth.PermDashboardRead, vq.Filter)
+	f, info, err := s.prepare(ctx, auth.PermSurveysRead, vq.Filter)
 	if err != nil {
 		return VerbatimPage{}, err
 	}
