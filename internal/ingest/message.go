@@ -72,12 +72,32 @@ var volatile = map[string]bool{"sentAt": true, "receivedAt": true, "writeKey": t
 // *kizuna.Error with Field set to the offending field's name.
 func ParseMessage(raw []byte, typ string, batchSentAt time.Time, batchContext json.RawMessage, receivedAt time.Time) (*Message, error) {
 	if len(raw) > MaxEventBytes {
-		return nil, &kizuna.Error{Code: kizuna.ETOOLARGE, Message: fmt.Sprintf("message is %d bytes; the limit is %d bytes (32 KB)", len(raw), MaxEventBytes)}
+		return nil, tooLarge(len(raw))
 	}
 	var fields map[string]json.RawMessage
 	if err := json.Unmarshal(raw, &fields); err != nil {
 		return nil, &kizuna.Error{Code: kizuna.EINVALID, Message: "message is not a JSON object: " + jsonErr(err)}
 	}
+	return parseFields(fields, typ, batchSentAt, batchContext, receivedAt)
+}
+
+func tooLarge(n int) error {
+	return &kizuna.Error{Code: kizuna.ETOOLARGE, Message: fmt.Sprintf("message is %d bytes; the limit is %d bytes (32 KB)", n, MaxEventBytes)}
+}
+
+// fieldsSize is the size of a decoded message as JSON (without
+// insignificant white space): what the 32 KB limit measures.
+func fieldsSize(fields map[string]json.RawMessage) int {
+	n := 2 // {}
+	for k, v := range fields {
+		n += len(k) + len(v) + 4 // "k":v,
+	}
+	return n
+}
+
+// parseFields validates a message already decoded into its fields (the
+// batch endpoint decodes all of a batch's messages in one pass).
+func parseFields(fields map[string]json.RawMessage, typ string, batchSentAt time.Time, batchContext json.RawMessage, receivedAt time.Time) (*Message, error) {
 	if fields == nil {
 		return nil, &kizuna.Error{Code: kizuna.EINVALID, Message: "message is not a JSON object"}
 	}
@@ -190,8 +210,8 @@ func stringField(fields map[string]json.RawMessage, name string) (string, error)
 	if !ok || isNull(raw) {
 		return "", nil
 	}
-	var s string
-	if err := json.Unmarshal(raw, &s); err != nil {
+	s, err := jsonString(raw)
+	if err != nil {
 		// Segment accepts numeric ids; keep them as their decimal text.
 		var n json.Number
 		if name != "type" && json.Unmarshal(raw, &n) == nil {
@@ -200,6 +220,30 @@ func stringField(fields map[string]json.RawMessage, name string) (string, error)
 		return "", kizuna.FieldError(name, "%s must be a string", name)
 	}
 	return s, nil
+}
+
+// jsonString decodes a JSON string. Ids and timestamps almost never hold
+// escapes, so those are taken as they stand (after a UTF-8 check) instead
+// of through the reflection-based decoder, which was 15 % of the CPU of a
+// batch; anything else goes through encoding/json.
+func jsonString(raw json.RawMessage) (string, error) {
+	raw = bytes.TrimSpace(raw)
+	if len(raw) >= 2 && raw[0] == '"' && raw[len(raw)-1] == '"' {
+		inner := raw[1 : len(raw)-1]
+		plain := utf8.Valid(inner)
+		for _, c := range inner {
+			if c == '\\' || c == '"' || c < 0x20 {
+				plain = false
+				break
+			}
+		}
+		if plain {
+			return string(inner), nil
+		}
+	}
+	var s string
+	err := json.Unmarshal(raw, &s)
+	return s, err
 }
 
 func objectField(fields map[string]json.RawMessage, name string) (json.RawMessage, error) {
@@ -232,8 +276,8 @@ func messageTime(fields map[string]json.RawMessage, batchSentAt, receivedAt time
 		if !ok || isNull(raw) {
 			return time.Time{}, false, nil
 		}
-		var s string
-		if err := json.Unmarshal(raw, &s); err != nil {
+		s, err := jsonString(raw)
+		if err != nil {
 			return time.Time{}, false, kizuna.FieldError(name, "%s must be an ISO 8601 date-time string", name)
 		}
 		t, err := parseTime(s)

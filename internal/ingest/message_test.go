@@ -145,3 +145,35 @@ func TestResolveRequestFromTraits(t *testing.T) {
 		t.Errorf("alias = %+v", ar)
 	}
 }
+
+func TestJSONString(t *testing.T) {
+	tests := []struct {
+		raw, want string
+		ok        bool
+	}{
+		{`"plain-id_123"`, "plain-id_123", true},
+		{` "spaced" `, "spaced", true},
+		{`"山田太郎"`, "山田太郎", true},
+		{`"a\"b"`, `a"b`, true},
+		{`"tab\there"`, "tab\there", true},
+		{`"\u5c71\u7530"`, "山田", true},
+		{`"slash\/ok"`, "slash/ok", true},
+		{"\"raw\x01control\"", "", false},
+		{"\"bad\xffutf8\"", "\ufffd", true}, // encoding/json replaces invalid bytes
+		{`12`, "", false},
+		{`"unterminated`, "", false},
+	}
+	for _, tt := range tests {
+		got, err := jsonString([]byte(tt.raw))
+		if (err == nil) != tt.ok {
+			t.Errorf("jsonString(%q) error = %v, want ok=%v", tt.raw, err, tt.ok)
+			continue
+		}
+		if tt.ok && tt.want != "\ufffd" && got != tt.want {
+			t.Errorf("jsonString(%q) = %q, want %q", tt.raw, got, tt.want)
+		}
+		if tt.ok && tt.want == "\ufffd" && !strings.Contains(got, "\ufffd") {
+			t.Errorf("jsonString(%q) = %q: invalid UTF-8 must not pass through", tt.raw, got)
+		}
+	}
+}
