@@ -22,20 +22,9 @@ is shown only then: the database keeps its hash.
 `
 
 func cmdKey(ctx context.Context, e *env, args []string) error {
-	if len(args) == 0 {
-		fmt.Fprint(e.stderr, keyUsage)
-		return usageError{"kizuna key: missing subcommand (create, list or revoke)"}
-	}
-	switch args[0] {
-	case "create":
-		return cmdKeyCreate(ctx, e, args[1:])
-	case "list":
-		return cmdKeyList(ctx, e, args[1:])
-	case "revoke":
-		return cmdKeyRevoke(ctx, e, args[1:])
-	}
-	fmt.Fprint(e.stderr, keyUsage)
-	return usageError{fmt.Sprintf("kizuna key: unknown subcommand %q", args[0])}
+	return e.subcommand(ctx, args, "key", keyUsage, "create, list or revoke", map[string]command{
+		"create": cmdKeyCreate, "list": cmdKeyList, "revoke": cmdKeyRevoke,
+	})
 }
 
 func cmdKeyCreate(ctx context.Context, e *env, args []string) error {

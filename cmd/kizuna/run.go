@@ -115,3 +115,20 @@ func (e *env) parse(fs *flag.FlagSet, args []string) error {
 	}
 	return nil
 }
+
+// command is one (sub)command: it gets the arguments after its name.
+type command func(ctx context.Context, e *env, args []string) error
+
+// subcommand runs the subcommand args[0] of group (e.g. "key create"),
+// printing the group's usage for a missing or unknown one.
+func (e *env) subcommand(ctx context.Context, args []string, group, usage, names string, cmds map[string]command) error {
+	if len(args) == 0 {
+		fmt.Fprint(e.stderr, usage)
+		return usageError{fmt.Sprintf("kizuna %s: missing subcommand (%s)", group, names)}
+	}
+	if cmd, ok := cmds[args[0]]; ok {
+		return cmd(ctx, e, args[1:])
+	}
+	fmt.Fprint(e.stderr, usage)
+	return usageError{fmt.Sprintf("kizuna %s: unknown subcommand %q", group, args[0])}
+}

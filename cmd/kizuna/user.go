@@ -30,20 +30,9 @@ ends the user's sessions.
 // principal labelled "cli": whoever can run the binary against the
 // database already holds every right over it.
 func cmdUser(ctx context.Context, e *env, args []string) error {
-	if len(args) == 0 {
-		fmt.Fprint(e.stderr, userUsage)
-		return usageError{"kizuna user: missing subcommand (create, set-password or list)"}
-	}
-	switch args[0] {
-	case "create":
-		return cmdUserCreate(ctx, e, args[1:])
-	case "set-password":
-		return cmdUserSetPassword(ctx, e, args[1:])
-	case "list":
-		return cmdUserList(ctx, e, args[1:])
-	}
-	fmt.Fprint(e.stderr, userUsage)
-	return usageError{fmt.Sprintf("kizuna user: unknown subcommand %q", args[0])}
+	return e.subcommand(ctx, args, "user", userUsage, "create, set-password or list", map[string]command{
+		"create": cmdUserCreate, "set-password": cmdUserSetPassword, "list": cmdUserList,
+	})
 }
 
 func cmdUserCreate(ctx context.Context, e *env, args []string) error {
