@@ -162,23 +162,8 @@ func (s *Service) Orders(ctx context.Context, id int64, limit int, cursor string
 		return nil, err
 	}
 	page := &Page[Order]{Items: []Order{}}
-	if err := q.QueryRowContext(ctx, `SELECT COUNT(*) FROM orders WHERE customer_id IN (`+groupIDs("$1")+`)`, root).Scan(&page.Total); err != nil {
-		return nil, fmt.Errorf("orders of %d: %w", id, err)
-	}
-	args := []any{root}
-	where := ""
-	if cursor != "" {
-		var c timeCursor
-		if err := decodeCursor(cursor, &c); err != nil {
-			return nil, err
-		}
-		args = append(args, c.At, c.ID)
-		where = ` AND (placed_at < $2 OR (placed_at = $2 AND id < $3))`
-	}
-	args = append(args, limit+1)
-	rows, err := q.QueryContext(ctx, `SELECT id, customer_id, order_ref, source, currency, total_minor, status, placed_at
-		FROM orders WHERE customer_id IN (`+groupIDs("$1")+`)`+where+
-		fmt.Sprintf(` ORDER BY placed_at DESC, id DESC LIMIT $%d`, len(args)), args...)
+	rows, err := customerPage(ctx, q, "orders", "placed_at",
+		"id, customer_id, order_ref, source, currency, total_minor, status, placed_at", root, limit, cursor, &page.Total)
 	if err != nil {
 		return nil, fmt.Errorf("orders of %d: %w", id, err)
 	}
@@ -255,23 +240,9 @@ func (s *Service) Events(ctx context.Context, id int64, limit int, cursor string
 		return nil, err
 	}
 	page := &Page[Event]{Items: []Event{}}
-	if err := q.QueryRowContext(ctx, `SELECT COUNT(*) FROM events WHERE customer_id IN (`+groupIDs("$1")+`)`, root).Scan(&page.Total); err != nil {
-		return nil, fmt.Errorf("events of %d: %w", id, err)
-	}
-	args := []any{root}
-	where := ""
-	if cursor != "" {
-		var c timeCursor
-		if err := decodeCursor(cursor, &c); err != nil {
-			return nil, err
-		}
-		args = append(args, c.At, c.ID)
-		where = ` AND (occurred_at < $2 OR (occurred_at = $2 AND id < $3))`
-	}
-	args = append(args, limit+1)
-	rows, err := q.QueryContext(ctx, `SELECT id, customer_id, message_id, type, name, user_id, anonymous_id, properties, context,
-		occurred_at, received_at FROM events WHERE customer_id IN (`+groupIDs("$1")+`)`+where+
-		fmt.Sprintf(` ORDER BY occurred_at DESC, id DESC LIMIT $%d`, len(args)), args...)
+	rows, err := customerPage(ctx, q, "events", "occurred_at",
+		"id, customer_id, message_id, type, name, user_id, anonymous_id, properties, context, occurred_at, received_at",
+		root, limit, cursor, &page.Total)
 	if err != nil {
 		return nil, fmt.Errorf("events of %d: %w", id, err)
 	}
@@ -364,4 +335,28 @@ func roundDiv(a, b int64) int64 {
 		return (a - b/2) / b
 	}
 	return (a + b/2) / b
+}
+
+// customerPage counts into total the rows of table that belong to the
+// customer root (and the profiles merged into it) and queries one page of
+// cols after cursor, newest first by timeCol then id; one row more than
+// limit tells the caller there is a next page. table, timeCol and cols are
+// constants of this package, never input.
+func customerPage(ctx context.Context, q *sql.DB, table, timeCol, cols string, root int64, limit int, cursor string, total *int64) (*sql.Rows, error) {
+	if err := q.QueryRowContext(ctx, `SELECT COUNT(*) FROM `+table+` WHERE customer_id IN (`+groupIDs("$1")+`)`, root).Scan(total); err != nil {
+		return nil, err
+	}
+	args := []any{root}
+	where := ""
+	if cursor != "" {
+		var c timeCursor
+		if err := decodeCursor(cursor, &c); err != nil {
+			return nil, err
+		}
+		args = append(args, c.At, c.ID)
+		where = ` AND (` + timeCol + ` < $2 OR (` + timeCol + ` = $2 AND id < $3))`
+	}
+	args = append(args, limit+1)
+	return q.QueryContext(ctx, `SELECT `+cols+` FROM `+table+` WHERE customer_id IN (`+groupIDs("$1")+`)`+where+
+		fmt.Sprintf(` ORDER BY %s DESC, id DESC LIMIT $%d`, timeCol, len(args)), args...)
 }
