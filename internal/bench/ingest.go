@@ -200,7 +200,7 @@ func trackBody(run string, i, users int) []byte {
 }
 
 // rawInsert is the ceiling: the same event rows, inserted by a plain loop
-// in large transactions with the writer's own multi-row statement, and no
+// in large transactions with the writer's own INSERT statement, and no
 // HTTP, JSON, dedup or identity work at all.
 func rawInsert(ctx context.Context, d *db.DB, cfg IngestConfig) (float64, error) {
 	var profiles []int64
@@ -232,21 +232,24 @@ func rawInsert(ctx context.Context, d *db.DB, cfg IngestConfig) (float64, error)
 			props: fmt.Sprintf(`{"sku":"SKU-%d","price":1280,"currency":"JPY"}`, i%997), ctx: `{"library":{"name":"kizuna-bench"},"ip":"127.0.0.1"}`,
 			customer: profiles[i%len(profiles)]}
 	}
-	const perTx, perStmt, width = 20_000, 400, 12
+	const perTx = 20_000
+	if err := ingest.Prepare(ctx, d); err != nil {
+		return 0, err
+	}
 	ts := time.Date(2026, 11, 23, 10, 0, 0, 0, time.UTC).UnixMilli()
 	start := time.Now()
 	for lo := 0; lo < len(all); lo += perTx {
 		part := all[lo:min(lo+perTx, len(all))]
 		err := d.WriteTx(ctx, func(tx *db.Tx) error {
+			const perStmt = 2_000 // about the writer's group size
 			for s := 0; s < len(part); s += perStmt {
 				chunk := part[s:min(s+perStmt, len(part))]
-				args := make([]any, 0, len(chunk)*width)
-				for _, r := range chunk {
-					args = append(args, int64(1), r.msgID, r.hash, "track", "Item Viewed", r.customer, r.user, "", r.props, r.ctx, ts, ts)
+				rows := make([]ingest.EventRow, len(chunk))
+				for i, r := range chunk {
+					rows[i] = ingest.EventRow{Source: 1, MessageID: r.msgID, Hash: r.hash, Type: "track", Name: "Item Viewed",
+						Customer: r.customer, UserID: r.user, Properties: r.props, Context: r.ctx, Occurred: ts, Received: ts}
 				}
-				q := `INSERT INTO events (source_id, message_id, body_hash, type, name, customer_id, user_id, anonymous_id,
-					properties, context, occurred_at, received_at) VALUES ` + db.Rows(len(chunk), width)
-				if _, err := tx.ExecContext(ctx, q, args...); err != nil {
+				if _, err := ingest.InsertEvents(ctx, tx, rows, nil); err != nil {
 					return err
 				}
 			}

@@ -59,6 +59,9 @@ type DB struct {
 	write *sql.DB
 	read  *sql.DB
 	now   func() time.Time
+
+	stmtMu sync.Mutex
+	stmts  map[string]*sql.Stmt // see Tx.ExecPrepared
 }
 
 // IsPostgresDSN reports whether dsn names a PostgreSQL server rather than a
@@ -196,6 +199,12 @@ func (db *DB) openSQLite(ctx context.Context, path string, opts Options) error {
 // Close closes both pools.
 func (db *DB) Close() error {
 	var errs []error
+	db.stmtMu.Lock()
+	for _, st := range db.stmts {
+		errs = append(errs, st.Close())
+	}
+	db.stmts = nil
+	db.stmtMu.Unlock()
 	if db.write != nil {
 		errs = append(errs, db.write.Close())
 	}
@@ -221,6 +230,7 @@ type Tx struct {
 	Dialect Dialect
 	// Now is the time the transaction began, in unix milliseconds as stored.
 	Now time.Time
+	db  *DB
 }
 
 // NowMS is Tx.Now as stored in the database.
@@ -247,7 +257,7 @@ func (db *DB) writeTxOnce(ctx context.Context, fn func(tx *Tx) error) (err error
 	if err != nil {
 		return fmt.Errorf("db: begin: %w", err)
 	}
-	tx := &Tx{Tx: sqlTx, Dialect: db.Dialect, Now: db.now()}
+	tx := &Tx{Tx: sqlTx, Dialect: db.Dialect, Now: db.now(), db: db}
 	defer func() {
 		if p := recover(); p != nil {
 			_ = sqlTx.Rollback()

@@ -329,3 +329,37 @@ func TestConflictLeavesNothingBehind(t *testing.T) {
 		}
 	})
 }
+
+// A large batch (several full INSERT chunks, the kept statement on SQLite)
+// replayed with new messages mixed in: the replays are answered as
+// duplicates, the new ones stored, each message exactly once.
+func TestLargeBatchReplayMixedWithNew(t *testing.T) {
+	dbtest.Run(t, func(t *testing.T, d *db.DB) {
+		s := newStack(t, d, ingest.WriterConfig{})
+		batch := func(from, to int) string {
+			var b strings.Builder
+			b.WriteString(`{"batch":[`)
+			for i := from; i < to; i++ {
+				if i > from {
+					b.WriteByte(',')
+				}
+				fmt.Fprintf(&b, `{"type":"track","userId":"u-%d","event":"Viewed","messageId":"m-%d","properties":{"i":%d}}`, i%37, i, i)
+			}
+			b.WriteString(`]}`)
+			return b.String()
+		}
+		if st, v, _ := s.post(t, "/v1/batch", s.key, batch(0, 1000)); st != 200 {
+			t.Fatalf("first: %d %v", st, v)
+		}
+		st, v, _ := s.post(t, "/v1/batch", s.key, batch(500, 1500))
+		if st != 200 || v["duplicates"] != float64(500) {
+			t.Fatalf("mixed replay: %d, duplicates %v", st, v["duplicates"])
+		}
+		if n := count(t, d, `SELECT COUNT(*) FROM events`); n != 1500 {
+			t.Fatalf("events = %d, want 1500", n)
+		}
+		if n := count(t, d, `SELECT COUNT(DISTINCT message_id) FROM events`); n != 1500 {
+			t.Fatalf("distinct messageIds = %d, want 1500", n)
+		}
+	})
+}
