@@ -198,24 +198,24 @@ func (s *Service) ResolveTx(ctx context.Context, tx *db.Tx, reqs []Resolve) ([]i
 		}
 		inputs[i] = in
 	}
-	savepoint := tx.Dialect == db.Postgres
 	for attempt := 1; ; attempt++ {
-		if savepoint {
-			if _, err := tx.ExecContext(ctx, `SAVEPOINT kizuna_resolve`); err != nil {
-				return nil, fmt.Errorf("resolve: %w", err)
-			}
-		}
 		r := newResolver(ctx, s, tx)
+		// On Postgres the writes run inside a savepoint, so that a race
+		// with another node is re-run rather than failing the transaction.
+		// It is taken only when there is something to write: the common
+		// batch of known customers reads and writes nothing, and saves two
+		// round trips.
+		r.savepoint = tx.Dialect == db.Postgres
 		ids, err := r.run(reqs, inputs)
 		if err == nil {
-			if savepoint {
+			if r.saved {
 				if _, err := tx.ExecContext(ctx, `RELEASE SAVEPOINT kizuna_resolve`); err != nil {
 					return nil, fmt.Errorf("resolve: %w", err)
 				}
 			}
 			return ids, nil
 		}
-		if !errors.Is(err, errRaced) || !savepoint || attempt == 5 {
+		if !errors.Is(err, errRaced) || !r.saved || attempt == 5 {
 			return nil, err
 		}
 		if _, rerr := tx.ExecContext(ctx, `ROLLBACK TO SAVEPOINT kizuna_resolve`); rerr != nil {
@@ -249,6 +249,9 @@ type resolver struct {
 	skipped  map[string]skipNote // automatic merges refused, by a dedup key
 	skipList []skipNote
 	nextTemp int64
+
+	savepoint bool // take a savepoint before the first write (Postgres)
+	saved     bool // it was taken
 }
 
 type pendingIdentity struct {
@@ -766,6 +769,12 @@ func applyTraits(p *profile, t *normalTraits) {
 // stored profile ids.
 func (r *resolver) flush() (func(int64) int64, error) {
 	ctx, tx := r.ctx, r.tx
+	if r.savepoint && r.writes() {
+		if _, err := tx.ExecContext(ctx, `SAVEPOINT kizuna_resolve`); err != nil {
+			return nil, fmt.Errorf("resolve: %w", err)
+		}
+		r.saved = true
+	}
 	real := map[int64]int64{}
 	realID := func(id int64) int64 {
 		if id < 0 {
@@ -914,6 +923,21 @@ func (r *resolver) flush() (func(int64) int64, error) {
 		}
 	}
 	return realID, nil
+}
+
+// writes reports whether flush has anything to write. It must cover every
+// write flush makes: a race found by a write outside the savepoint would
+// fail the transaction instead of being re-run.
+func (r *resolver) writes() bool {
+	if len(r.newProfs) > 0 || len(r.newIdent) > 0 || len(r.merges) > 0 || len(r.skipList) > 0 {
+		return true
+	}
+	for _, p := range r.profiles {
+		if (p.dirty || p.seen > p.lastSeen+lastSeenGranularity) && !p.isNew {
+			return true
+		}
+	}
+	return false
 }
 
 func cmpInt(a, b int64) int {
