@@ -14,6 +14,7 @@ package db
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/url"
@@ -22,6 +23,7 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/stdlib"
@@ -352,19 +354,27 @@ var rowsCache sync.Map // [2]int{rows, width} → string
 // 32766, Postgres allows 65535).
 const MaxParams = 32766
 
-// InText returns a membership test for a text column against vals — " IN
-// ($from, …)" on SQLite, " = ANY($from)" with one array parameter on
-// Postgres — and its arguments. On Postgres one array parameter keeps the
-// statement text and its planning cost the same whatever len(vals) is.
+// InText returns a membership test for a text column against vals — "
+// = ANY($from)" with one array parameter on Postgres, " IN (SELECT value
+// FROM json_each($from))" with one JSON array on SQLite — and its argument.
+// One parameter keeps the statement text, and its parsing and planning,
+// the same whatever len(vals) is: SQLite spent 14 % of ingest CPU parsing
+// IN lists of up to 2,000 placeholders.
 func InText(d Dialect, from int, vals []string) (string, []any) {
 	if d == Postgres {
 		return " = ANY($" + strconv.Itoa(from) + ")", []any{vals}
 	}
-	args := make([]any, len(vals))
-	for i, v := range vals {
-		args[i] = v
+	for _, v := range vals {
+		if !utf8.ValidString(v) {
+			// JSON would replace the invalid bytes: list them instead.
+			args := make([]any, len(vals))
+			for i, v := range vals {
+				args[i] = v
+			}
+			return " IN (" + Placeholders(from, len(vals)) + ")", args
+		}
 	}
-	return " IN (" + Placeholders(from, len(vals)) + ")", args
+	return jsonIn(from, vals)
 }
 
 // InInt is InText for integer columns.
@@ -372,9 +382,16 @@ func InInt(d Dialect, from int, vals []int64) (string, []any) {
 	if d == Postgres {
 		return " = ANY($" + strconv.Itoa(from) + ")", []any{vals}
 	}
-	args := make([]any, len(vals))
-	for i, v := range vals {
-		args[i] = v
+	return jsonIn(from, vals)
+}
+
+func jsonIn[T string | int64](from int, vals []T) (string, []any) {
+	if vals == nil {
+		vals = []T{} // "[]", not "null"
 	}
-	return " IN (" + Placeholders(from, len(vals)) + ")", args
+	b, err := json.Marshal(vals)
+	if err != nil {
+		panic(err) // strings and integers always marshal
+	}
+	return " IN (SELECT value FROM json_each($" + strconv.Itoa(from) + "))", []any{string(b)}
 }

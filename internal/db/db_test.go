@@ -74,3 +74,44 @@ func TestSQLiteReaderIsReadOnly(t *testing.T) {
 		t.Fatalf("synchronous = %d, %v; want 2 (FULL)", sync, err)
 	}
 }
+
+func TestInTextAndInInt(t *testing.T) {
+	dbtest.Run(t, func(t *testing.T, d *db.DB) {
+		ctx := context.Background()
+		names := []string{"a", "b\"q", "c<&>", "日本", "bad\xff", "none"}
+		if d.Dialect == db.Postgres {
+			names[4] = "e" // Postgres refuses invalid UTF-8 outright
+		}
+		err := d.WriteTx(ctx, func(tx *db.Tx) error {
+			for i, n := range names[:5] {
+				if _, err := tx.ExecContext(ctx, `INSERT INTO job_leases (name, holder, expires_at) VALUES ($1, 'h', $2)`, n, int64(i)); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		count := func(q string, args []any) int {
+			var n int
+			if err := d.Reader().QueryRowContext(ctx, db.Rebind(d.Dialect, q), args...).Scan(&n); err != nil {
+				t.Fatalf("%s: %v", q, err)
+			}
+			return n
+		}
+		for _, c := range []struct {
+			vals []string
+			want int
+		}{{names, 5}, {names[1:4], 3}, {[]string{"none"}, 0}, {nil, 0}, {names[4:], 1}} {
+			in, args := db.InText(d.Dialect, 1, c.vals)
+			if got := count(`SELECT COUNT(*) FROM job_leases WHERE name`+in, args); got != c.want {
+				t.Errorf("InText(%q) matched %d, want %d", c.vals, got, c.want)
+			}
+		}
+		in, args := db.InInt(d.Dialect, 2, []int64{0, 3, 9})
+		if got := count(`SELECT COUNT(*) FROM job_leases WHERE holder = $1 AND expires_at`+in, append([]any{"h"}, args...)); got != 2 {
+			t.Errorf("InInt matched %d, want 2", got)
+		}
+	})
+}

@@ -250,60 +250,31 @@ func (w *Writer) write(group []*submission) {
 	}
 }
 
-// commit stores items in one transaction, re-running it if a concurrent
-// writer raced it on a messageId.
-func (w *Writer) commit(ctx context.Context, items []item) error {
-	var err error
-	for attempt := 0; attempt < 5; attempt++ {
-		err = w.db.WriteTx(ctx, func(tx *db.Tx) error { return w.apply(ctx, tx, items) })
-		if !errors.Is(err, errRace) {
-			return err
-		}
-	}
-	return err
-}
-
-type dedupKey struct {
-	source int64
-	id     string
-}
-
-// apply is one group's transaction: dedup, identity resolution, events,
-// orders. It fills every item's result; on error the caller discards them.
+// commit stores items in one transaction: dedup, identity resolution,
+// events, orders. It fills every item's result; on error the caller
+// discards them.
 //
 // Dedup is optimistic: replays are rare, so rather than look every
-// messageId up first, apply stores the group inside a savepoint with a
-// plain INSERT. If it fails on the unique (source, messageId) key, apply
-// rolls back to the savepoint (so a refused message leaves nothing behind,
-// not even a profile), reads the group's stored body hashes, and stores
-// the rest again.
-func (w *Writer) apply(ctx context.Context, tx *db.Tx, items []item) error {
+// messageId up first, commit stores the group with a plain INSERT. If that
+// fails on the unique (source, messageId) key, the whole transaction is
+// rolled back (so a refused message leaves nothing behind, not even a
+// profile), the group's stored body hashes are read, and the rest is
+// stored again. No savepoints: they cost two round trips per group on
+// Postgres, for the rare group with a replay.
+func (w *Writer) commit(ctx context.Context, items []item) error {
 	known := map[dedupKey]string{}
-	for attempt := 0; ; attempt++ {
+	for attempt := 0; attempt < 5; attempt++ {
 		fresh := classify(items, known)
 		if len(fresh) == 0 {
 			return nil
 		}
-		if _, err := tx.ExecContext(ctx, `SAVEPOINT kizuna_ingest`); err != nil {
-			return fmt.Errorf("ingest: savepoint: %w", err)
-		}
-		clash, err := w.store(ctx, tx, fresh)
-		if err != nil {
+		err := w.db.WriteTx(ctx, func(tx *db.Tx) error { return w.store(ctx, tx, fresh) })
+		if !errors.Is(err, errStored) {
 			return err
 		}
-		if len(clash) == 0 {
-			if _, err := tx.ExecContext(ctx, `RELEASE SAVEPOINT kizuna_ingest`); err != nil {
-				return fmt.Errorf("ingest: release savepoint: %w", err)
-			}
-			return nil
-		}
-		if attempt == 3 {
-			return errRace
-		}
-		if _, err := tx.ExecContext(ctx, `ROLLBACK TO SAVEPOINT kizuna_ingest`); err != nil {
-			return fmt.Errorf("ingest: rollback to savepoint: %w", err)
-		}
-		stored, err := w.lookupStored(ctx, tx, clash)
+		// The clashing rows are committed: an INSERT waits for a
+		// concurrent writer's transaction before it reports the clash.
+		stored, err := w.lookupStored(ctx, fresh)
 		if err != nil {
 			return err
 		}
@@ -311,6 +282,12 @@ func (w *Writer) apply(ctx context.Context, tx *db.Tx, items []item) error {
 			known[k] = h
 		}
 	}
+	return errRace
+}
+
+type dedupKey struct {
+	source int64
+	id     string
 }
 
 // classify answers replays and conflicts — against known (messageIds found
@@ -339,9 +316,9 @@ func classify(items []item, known map[dedupKey]string) []item {
 }
 
 // store resolves the fresh items' customers and inserts their events and
-// orders. It returns the items whose messageId turned out to be stored
+// orders. It returns errStored if a messageId turned out to be stored
 // already (the caller then rolls back and sorts them out).
-func (w *Writer) store(ctx context.Context, tx *db.Tx, fresh []item) ([]item, error) {
+func (w *Writer) store(ctx context.Context, tx *db.Tx, fresh []item) error {
 	// Who is it: one profile per message.
 	reqs := make([]customer.Resolve, len(fresh))
 	for i, it := range fresh {
@@ -349,17 +326,14 @@ func (w *Writer) store(ctx context.Context, tx *db.Tx, fresh []item) ([]item, er
 	}
 	profiles, err := w.customers.ResolveTx(ctx, tx, reqs)
 	if err != nil {
-		return nil, fmt.Errorf("resolve identities: %w", err)
+		return fmt.Errorf("resolve identities: %w", err)
 	}
 
-	// The events themselves. If a messageId is stored already, every
-	// fresh item is a suspect: the caller looks them all up.
+	// The events themselves. On errStored every fresh item is a suspect:
+	// the caller looks them all up.
 	ids, err := insertEvents(ctx, tx, fresh, profiles)
-	if errors.Is(err, errStored) {
-		return fresh, nil
-	}
 	if err != nil {
-		return nil, err
+		return err
 	}
 
 	// Orders from e-commerce events.
@@ -375,15 +349,15 @@ func (w *Writer) store(ctx context.Context, tx *db.Tx, fresh []item) ([]item, er
 	}
 	if len(orders) > 0 {
 		if err := w.customers.RecordOrdersTx(ctx, tx, orders); err != nil {
-			return nil, fmt.Errorf("record orders: %w", err)
+			return fmt.Errorf("record orders: %w", err)
 		}
 	}
-	return nil, nil
+	return nil
 }
 
 // lookupStored returns the body hashes of the group's messageIds already
 // stored.
-func (w *Writer) lookupStored(ctx context.Context, tx *db.Tx, items []item) (map[dedupKey]string, error) {
+func (w *Writer) lookupStored(ctx context.Context, items []item) (map[dedupKey]string, error) {
 	bySource := map[int64][]string{}
 	for _, it := range items {
 		bySource[it.sub.sourceID] = append(bySource[it.sub.sourceID], it.msg.MessageID)
@@ -393,9 +367,10 @@ func (w *Writer) lookupStored(ctx context.Context, tx *db.Tx, items []item) (map
 	for source, ids := range bySource {
 		for start := 0; start < len(ids); start += chunk {
 			part := ids[start:min(start+chunk, len(ids))]
-			in, inArgs := db.InText(tx.Dialect, 2, part)
+			in, inArgs := db.InText(w.db.Dialect, 2, part)
 			args := append([]any{source}, inArgs...)
-			rows, err := tx.QueryContext(ctx, `SELECT message_id, body_hash FROM events WHERE source_id = $1 AND message_id`+in, args...)
+			q := db.Rebind(w.db.Dialect, `SELECT message_id, body_hash FROM events WHERE source_id = $1 AND message_id`+in)
+			rows, err := w.db.Reader().QueryContext(ctx, q, args...)
 			if err != nil {
 				return nil, fmt.Errorf("dedup lookup: %w", err)
 			}
