@@ -18,8 +18,11 @@ import (
 	"github.com/kizuna-oss/kizuna/internal/auth"
 	"github.com/kizuna-oss/kizuna/internal/customer"
 	"github.com/kizuna-oss/kizuna/internal/db"
+	"github.com/kizuna-oss/kizuna/internal/feedback"
+	"github.com/kizuna-oss/kizuna/internal/feedback/results"
 	"github.com/kizuna-oss/kizuna/internal/ingest"
 	"github.com/kizuna-oss/kizuna/internal/jobs"
+	"github.com/kizuna-oss/kizuna/internal/mail"
 	"github.com/kizuna-oss/kizuna/internal/web"
 )
 
@@ -33,6 +36,8 @@ type serveOptions struct {
 	logFormat  string
 	timeZone   string
 	trustProxy bool
+	baseURL    string
+	smtp       mail.Config
 }
 
 // addServeFlags defines the flags serve and demo share; the options hold
@@ -43,7 +48,38 @@ func addServeFlags(fs *flag.FlagSet) *serveOptions {
 	fs.StringVar(&o.logFormat, "log-format", "text", "log format: text or json")
 	fs.StringVar(&o.timeZone, "timezone", "", "IANA time zone the UI shows dates in (default: the system's)")
 	fs.BoolVar(&o.trustProxy, "trust-proxy", false, "take the client IP from X-Forwarded-For (only behind a reverse proxy)")
+	fs.StringVar(&o.baseURL, "base-url", "", "public URL of this installation, for links in mail (default: the listen address)")
+	fs.StringVar(&o.smtp.Host, "smtp-host", "", "SMTP server for survey invitations and replies (none: mail stays queued)")
+	fs.IntVar(&o.smtp.Port, "smtp-port", 587, "SMTP port")
+	fs.StringVar(&o.smtp.Username, "smtp-username", "", "SMTP user name")
+	fs.StringVar(&o.smtp.Password, "smtp-password", "", "SMTP password (prefer KIZUNA_SMTP_PASSWORD)")
+	fs.StringVar(&o.smtp.From, "smtp-from", "", `sender address, e.g. "Kizuna <cx@example.com>"`)
+	fs.StringVar(&o.smtp.StartTLS, "smtp-starttls", "mandatory", "STARTTLS: mandatory, opportunistic or none")
 	return o
+}
+
+// mailer returns the SMTP sender the options describe, or nil when no
+// SMTP host is set.
+func (o *serveOptions) mailer() (*mail.Sender, error) {
+	if o.smtp.Host == "" {
+		return nil, nil
+	}
+	cfg := o.smtp
+	switch strings.ToLower(cfg.StartTLS) {
+	case "mandatory", "":
+		cfg.StartTLS = mail.TLSMandatory
+	case "opportunistic":
+		cfg.StartTLS = mail.TLSOpportunistic
+	case "none":
+		cfg.StartTLS = mail.TLSNone
+	default:
+		return nil, usageError{fmt.Sprintf("--smtp-starttls %q: want mandatory, opportunistic or none", cfg.StartTLS)}
+	}
+	s, err := mail.NewSender(cfg)
+	if err != nil {
+		return nil, usageError{fmt.Sprintf("SMTP settings: %v", err)}
+	}
+	return s, nil
 }
 
 func cmdServe(ctx context.Context, e *env, args []string) error {
@@ -104,20 +140,47 @@ func serve(ctx context.Context, e *env, d *db.DB, ln net.Listener, log *slog.Log
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 
+	url := "http://" + displayAddr(ln.Addr())
+	baseURL := strings.TrimRight(opts.baseURL, "/")
+	if baseURL == "" {
+		baseURL = url
+	}
+	sender, err := opts.mailer()
+	if err != nil {
+		return err
+	}
+	var mailer feedback.InvitationMailer
+	if sender != nil {
+		mailer = sender
+	} else {
+		log.Warn("no --smtp-host: survey invitations by email stay queued until one is set")
+	}
+
 	accounts := auth.NewService(d, auth.Options{Logger: log})
 	customers := customer.NewService(d)
 	metrics := ingest.NewMetrics(reg)
 	writer := ingest.NewWriter(d, customers, ingest.WriterConfig{Metrics: metrics, Logger: log})
 	defer writer.Close()
+	surveys := feedback.NewService(d, feedback.Options{
+		OnComplete: []feedback.CompleteHook{results.OnComplete},
+		Mailer:     mailer,
+		BaseURL:    baseURL,
+		Log:        log,
+	})
+	surveyResults := results.New(d)
 
 	// Background work, each run claimed by one node through job_leases.
 	runner := jobs.NewRunner(d, log)
 	runner.Start(ctx, jobs.Job{Name: "auth.prune", Every: 10 * time.Minute, Run: accounts.Prune})
+	runner.Start(ctx, surveys.Jobs()...)
 	defer runner.Stop()
 
 	srv := web.New(web.Config{
 		Customers:  customers,
 		Accounts:   accounts,
+		Surveys:    surveys,
+		Results:    surveyResults,
+		BaseURL:    baseURL,
 		DB:         d,
 		Ingest:     ingest.NewHandler(accounts, writer, metrics, log),
 		Registry:   reg,
@@ -130,7 +193,6 @@ func serve(ctx context.Context, e *env, d *db.DB, ln net.Listener, log *slog.Log
 
 	errc := make(chan error, 1)
 	go func() { errc <- hs.Serve(ln) }()
-	url := "http://" + displayAddr(ln.Addr())
 	fmt.Fprintf(e.stdout, "Kizuna is running at %s\n", url)
 	log.Info("serving", "url", url, "db", string(d.Dialect))
 

@@ -23,12 +23,22 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/kizuna-oss/kizuna/internal/db"
+	"github.com/kizuna-oss/kizuna/internal/feedback"
+	"github.com/kizuna-oss/kizuna/internal/feedback/results"
 )
 
 // Config is everything the server needs; cmd/kizuna wires it.
 type Config struct {
 	Customers Customers
 	Accounts  Accounts
+	// Surveys and Results are the voice-of-the-customer capability
+	// (internal/feedback, internal/feedback/results); nil leaves their
+	// routes out. Both check the caller's permission in every method.
+	Surveys *feedback.Service
+	Results *results.Service
+	// BaseURL is the installation's public URL (links in mail, the widget
+	// snippet), e.g. "https://cx.example.com".
+	BaseURL string
 	// DB is checked by /readyz (reachable and fully migrated). Nil makes
 	// /readyz report only that the process serves.
 	DB *db.DB
