@@ -2,9 +2,12 @@
 // catalogs, choosing a language for a request (the user's setting, then
 // Accept-Language) and formatting dates, numbers and money per locale.
 //
-// The catalogs are flat JSON files (messages/en.json, messages/ja.json)
-// embedded in the binary; a test proves both hold exactly the same keys, so
-// no screen can show one language's key in the other.
+// The catalogs are flat JSON files embedded in the binary: messages/en.json
+// and messages/ja.json, plus one pair per capability
+// (messages/<area>.en.json, messages/<area>.ja.json) so that each area
+// keeps its own strings. A key may be defined once per locale; a test
+// proves both locales hold exactly the same keys, so no screen can show one
+// language's key in the other.
 package i18n
 
 import (
@@ -44,16 +47,32 @@ var catalogs = mustLoad()
 
 func mustLoad() map[string]map[string]string {
 	out := map[string]map[string]string{}
+	entries, err := messageFiles.ReadDir("messages")
+	if err != nil {
+		panic("i18n: " + err.Error()) // the files are embedded; this is a build mistake
+	}
 	for _, loc := range []string{English, Japanese} {
-		b, err := messageFiles.ReadFile("messages/" + loc + ".json")
-		if err != nil {
-			panic("i18n: " + err.Error()) // the files are embedded; this is a build mistake
+		out[loc] = map[string]string{}
+		for _, e := range entries {
+			name := e.Name()
+			if name != loc+".json" && !strings.HasSuffix(name, "."+loc+".json") {
+				continue
+			}
+			b, err := messageFiles.ReadFile("messages/" + name)
+			if err != nil {
+				panic("i18n: " + err.Error())
+			}
+			m := map[string]string{}
+			if err := json.Unmarshal(b, &m); err != nil {
+				panic("i18n: messages/" + name + ": " + err.Error())
+			}
+			for k, v := range m {
+				if _, dup := out[loc][k]; dup {
+					panic("i18n: messages/" + name + ": key " + k + " is defined twice")
+				}
+				out[loc][k] = v
+			}
 		}
-		m := map[string]string{}
-		if err := json.Unmarshal(b, &m); err != nil {
-			panic("i18n: messages/" + loc + ".json: " + err.Error())
-		}
-		out[loc] = m
 	}
 	return out
 }
