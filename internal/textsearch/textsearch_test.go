@@ -55,7 +55,7 @@ func TestQueriesFindWhatPeopleMean(t *testing.T) {
 		{"返品・交換について", "へんぴん", false, false}, // reading is not indexed
 		{"ヘンピン受付", "へんぴん", false, true},     // katakana folds to hiragana
 		{"日傘のお手入れ", "傘", false, true},       // one character: prefix of a bigram
-		{"雨傘", "傘", false, true},             // …or the run's last character
+		{"雨傘", "傘", false, true},            // …or the run's last character
 		{"返品・交換について", "配送", false, false},
 		{"How to return an item", "returns", false, true},
 		{"How to return an item", "retu", true, true},
