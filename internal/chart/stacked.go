@@ -15,6 +15,9 @@ type Stacked struct {
 	Title  string
 	Series []string // legend names, in drawing order
 	Rows   []StackedRow
+	// Offset shifts the colour classes (series i uses kz-chart-seg-(i+Offset)),
+	// so charts of different meaning need not share colours.
+	Offset int
 }
 
 // StackedRow is one bar: Shares has one entry per series, each in [0, 1];
@@ -47,7 +50,7 @@ func (c Stacked) SVG() template.HTML {
 	// Legend.
 	x := stackLabelW
 	for i, s := range c.Series {
-		fmt.Fprintf(&b, `<rect class="kz-chart-seg-%d" x="%.1f" y="6" width="12" height="12"/>`, i, x)
+		fmt.Fprintf(&b, `<rect class="kz-chart-seg-%d" x="%.1f" y="6" width="12" height="12"/>`, i+c.Offset, x)
 		fmt.Fprintf(&b, `<text class="kz-chart-axis" x="%.1f" y="16">%s</text>`, x+16, esc(s))
 		x += 16 + 8*float64(len([]rune(s))) + 24
 	}
@@ -78,7 +81,7 @@ func (c Stacked) SVG() template.HTML {
 			} else if i < len(c.Series) {
 				note = c.Series[i]
 			}
-			fmt.Fprintf(&b, `<rect class="kz-chart-seg-%d" x="%.1f" y="%.1f" width="%.1f" height="%g"><title>%s</title></rect>`, i, at, top, w, stackBarH, esc(note))
+			fmt.Fprintf(&b, `<rect class="kz-chart-seg-%d" x="%.1f" y="%.1f" width="%.1f" height="%g"><title>%s</title></rect>`, i+c.Offset, at, top, w, stackBarH, esc(note))
 			at += w
 		}
 	}
