@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"regexp"
 	"strings"
 	"testing"
@@ -15,6 +16,8 @@ import (
 
 	"github.com/kizuna-oss/kizuna/internal/auth"
 	"github.com/kizuna-oss/kizuna/internal/customer"
+	"github.com/kizuna-oss/kizuna/internal/db"
+	"github.com/kizuna-oss/kizuna/internal/db/dbtest"
 	"github.com/kizuna-oss/kizuna/internal/feedback"
 	"github.com/kizuna-oss/kizuna/internal/feedback/results"
 	"github.com/kizuna-oss/kizuna/internal/feedback/reviews"
@@ -61,6 +64,11 @@ func num(v float64) *float64 { return &v }
 // and returns the survey's id.
 func resultsSurvey(t *testing.T, h *harness) int64 {
 	t.Helper()
+	return importResultsFixture(t, h.db, h.customers)
+}
+
+func importResultsFixture(t *testing.T, d *db.DB, customers results.Customers) int64 {
+	t.Helper()
 	sv := results.ImportSurvey{Slug: "delivery-nps", Name: "Delivery <NPS>", Touchpoint: "delivery", JourneyStage: "purchase",
 		Questions: []feedback.Question{
 			{Key: "nps", Type: feedback.QNPS, Text: feedback.Text{EN: "How likely are you to recommend us?", JA: "おすすめする可能性は？"}},
@@ -97,7 +105,7 @@ func resultsSurvey(t *testing.T, h *harness) int64 {
 		}
 		return rec, nil
 	}
-	sum, err := results.ImportRecords(auth.System(context.Background(), "test"), h.db, h.customers, sv, results.ImportOptions{}, next)
+	sum, err := results.ImportRecords(auth.System(context.Background(), "test"), d, customers, sv, results.ImportOptions{}, next)
 	if err != nil || sum.Imported != int64(len(resultsFixture)) {
 		t.Fatalf("importing the fixture: %+v %v", sum, err)
 	}
@@ -421,4 +429,48 @@ func TestResultsAfterCompletedResponses(t *testing.T) {
 	if strings.Contains(body, "丁寧でした") {
 		t.Error("a promoter's comment under detractors")
 	}
+}
+
+// TestResultsOnBothEngines serves the dashboard and the exports over
+// SQLite and, with KIZUNA_TEST_POSTGRES_DSN, Postgres (the harness is
+// SQLite only): the same pinned figures on both, including the customer
+// attribute breakdown, which reads JSON differently per engine.
+func TestResultsOnBothEngines(t *testing.T) {
+	dbtest.Run(t, func(t *testing.T, d *db.DB) {
+		ctx := context.Background()
+		accounts := auth.NewService(d, auth.Options{Hash: auth.TestHashParams})
+		if _, err := accounts.CreateUser(auth.System(ctx, "test"), "m@example.com", "M", testPassword, auth.RoleManager); err != nil {
+			t.Fatal(err)
+		}
+		tok, _, _, err := accounts.Login(ctx, "m@example.com", testPassword, "192.0.2.1", "test")
+		if err != nil {
+			t.Fatal(err)
+		}
+		cs := customer.NewService(d)
+		srv := New(Config{Customers: cs, Accounts: accounts, DB: d, Now: func() time.Time { return testNow },
+			Surveys: feedback.NewService(d, feedback.Options{OnComplete: []feedback.CompleteHook{results.OnComplete}}), Results: results.New(d)})
+		id := importResultsFixture(t, d, cs)
+		get := func(target string) *httptest.ResponseRecorder {
+			r := httptest.NewRequest(http.MethodGet, target, nil)
+			r.AddCookie(&http.Cookie{Name: sessionCookie, Value: tok})
+			w := httptest.NewRecorder()
+			srv.ServeHTTP(w, r)
+			if w.Code != http.StatusOK {
+				t.Fatalf("%s: status %d: %s", target, w.Code, w.Body.String())
+			}
+			return w
+		}
+		body := get(fmt.Sprintf("/surveys/%d/results?from=2026-11-01&to=2026-11-30&compare=previous&group=detractor", id)).Body.String()
+		mustContain(t, body, "Provisional: 80", "A real increase of &#43;110 (95% CI 38 – 150, p = 0.003)", "Delighted: 80.0%", "Key drivers of")
+		svgs(t, body)
+		body = get(fmt.Sprintf("/surveys/%d/results?by=customer&key=plan&group=detractor", id)).Body.String()
+		mustContain(t, body, "Provisional: 25", "(none)", "box was damaged", "&lt;script&gt;")
+		if strings.Contains(body, "lovely") {
+			t.Error("a promoter's comment under detractors")
+		}
+		csvBody := get(fmt.Sprintf("/surveys/%d/results/export.csv?touchpoint=web", id)).Body.String()
+		if !strings.Contains(csvBody, "'=1+2 great") || strings.Count(csvBody, "\n") != 11 {
+			t.Errorf("csv export:\n%s", csvBody)
+		}
+	})
 }
