@@ -32,7 +32,7 @@ type Gauge struct {
 // Dial geometry: a half circle of radius gaugeR centred at (gaugeCX, gaugeCY).
 const (
 	gaugeW  = 240.0
-	gaugeH  = 150.0
+	gaugeH  = 176.0
 	gaugeCX = 120.0
 	gaugeCY = 118.0
 	gaugeR  = 96.0
@@ -89,7 +89,8 @@ func (g Gauge) SVG() template.HTML {
 	x, y := g.point(g.Value, gaugeR-18)
 	fmt.Fprintf(&b, `<line class="kz-chart-gauge-needle%s" x1="%g" y1="%g" x2="%.1f" y2="%.1f"/>`, caution, gaugeCX, gaugeCY, x, y)
 	fmt.Fprintf(&b, `<circle class="kz-chart-gauge-hub" cx="%g" cy="%g" r="4"/>`, gaugeCX, gaugeCY)
-	fmt.Fprintf(&b, `<text class="kz-chart-gauge-value%s" x="%g" y="%g" text-anchor="middle">%s</text>`, caution, gaugeCX, gaugeCY-26, esc(format(g.Format, g.Value)))
+	// The number sits under the hub, where the needle never crosses it.
+	fmt.Fprintf(&b, `<text class="kz-chart-gauge-value%s" x="%g" y="%g" text-anchor="middle">%s</text>`, caution, gaugeCX, gaugeCY+36, esc(format(g.Format, g.Value)))
 	if g.Caption != "" {
 		fmt.Fprintf(&b, `<text class="kz-chart-axis" x="%g" y="%g" text-anchor="middle">%s</text>`, gaugeCX, gaugeH-4, esc(g.Caption))
 	}

@@ -313,6 +313,9 @@ func (s *Server) fillResults(ctx context.Context, pr *i18n.Printer, v *resultsVi
 		for _, p := range tr.Points {
 			label := bucketLabel(pr, tr.Interval, p.Start)
 			bp := chart.BandPoint{Label: label, Caution: p.LowSample}
+			if tr.Interval == results.Week { // the axis has room for the Monday's date only
+				bp.Label = utcPrinter(pr).ShortDate(p.Start)
+			}
 			fig := figure{N: pr.Number(int64(p.N)), Low: p.LowSample}
 			if val, ok := p.Value.Get(); ok {
 				bp.Value, bp.Valid = val*mf.factor, true
@@ -518,6 +521,8 @@ func (s *Server) fillResults(ctx context.Context, pr *i18n.Printer, v *resultsVi
 			}
 			diff, ival := orDash(cv.Difference.Value), orDash(cv.Difference.Interval)
 			switch {
+			case ch.From.N == 0 || ch.To.N == 0:
+				cv.Verdict = pr.T("results.compare.empty")
 			case !cv.Significant:
 				cv.Verdict = pr.T("results.compare.noise", diff, ival, cv.PValue)
 			case cv.Direction == "up":

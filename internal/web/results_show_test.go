@@ -153,7 +153,7 @@ func TestResultsDashboardPinnedFigures(t *testing.T) {
 	mustContain(t, body,
 		"Results: Delivery &lt;NPS&gt;",
 		// The gauge's number and the card's provisional figure: NPS 25.
-		`class="kz-chart-gauge-value kz-chart-caution" x="120" y="92" text-anchor="middle">25</text>`,
+		`class="kz-chart-gauge-value kz-chart-caution" x="120" y="154" text-anchor="middle">25</text>`,
 		"Provisional: 25",
 		// n < 30: the warning instead of a confident number.
 		"Only 20 answers (fewer than 30): too few for a reliable figure.",
@@ -288,7 +288,7 @@ func TestResultsJapanese(t *testing.T) {
 	}
 	body := w.Body.String()
 	mustContain(t, body, "結果: Delivery &lt;NPS&gt;", "推奨者 50.0%（10 人）", "回答は 20 件のみ（30 件未満）", "2026年10月", "2026年11月",
-		"期待と実感の比較", "配送", "タッチポイント別", "暫定値: 25", "2026年8月1日 – 2026年9月30日")
+		"期待と実感の比較", "配送", "タッチポイント別", "暫定値: 25", "2026年8月1日 – 2026年9月30日", "比較できません。")
 	svgs(t, body)
 }
 
