@@ -20,6 +20,8 @@ import (
 	"github.com/kizuna-oss/kizuna/internal/auth"
 	"github.com/kizuna-oss/kizuna/internal/customer"
 	"github.com/kizuna-oss/kizuna/internal/db"
+	"github.com/kizuna-oss/kizuna/internal/feedback"
+	"github.com/kizuna-oss/kizuna/internal/feedback/results"
 	"github.com/kizuna-oss/kizuna/internal/ingest"
 )
 
@@ -239,6 +241,7 @@ func newHarness(t *testing.T) *harness {
 
 func (h *harness) config() Config {
 	return Config{Customers: h.customers, Accounts: h.accounts, DB: h.db, Ingest: h.ingest, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
+		Surveys: feedback.NewService(h.db, feedback.Options{OnComplete: []feedback.CompleteHook{results.OnComplete}}), Results: results.New(h.db),
 		Now: func() time.Time { return testNow }}
 }
 

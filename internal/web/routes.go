@@ -94,6 +94,14 @@ func (s *Server) routeTable() []route {
 		{"POST", "/api/v1/keys/{id}/revoke", api, auth.PermKeysManage, s.apiKeyRevoke},
 		{"GET", "/api/v1/audit", api, auth.PermAuditRead, s.apiAuditList},
 	}
+	if s.cfg.Results != nil {
+		// Voice of the customer: results (HTML).
+		routes = append(routes,
+			route{"GET", "/surveys/{id}/results", page, auth.PermSurveysRead, s.handleResultsShow},
+			route{"GET", "/surveys/{id}/results/export.csv", page, auth.PermResponsesExport, s.handleResultsExportCSV},
+			route{"GET", "/surveys/{id}/results/export.json", page, auth.PermResponsesExport, s.handleResultsExportJSON},
+		)
+	}
 	if s.cfg.Ingest != nil {
 		// Segment HTTP Tracking API: /v1/track, /v1/identify, /v1/page,
 		// /v1/screen, /v1/group, /v1/alias, /v1/batch.

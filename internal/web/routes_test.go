@@ -30,6 +30,8 @@ func callFor(t *testing.T, h *harness, rt route) routeCall {
 		p = strings.Replace(p, "{id}", fmt.Sprint(h.userIDs[auth.RoleViewer]), 1)
 	case strings.Contains(p, "/keys/"):
 		p = strings.Replace(p, "{id}", fmt.Sprint(h.writeKey), 1)
+	case strings.HasPrefix(p, "/surveys/{id}/results"):
+		p = strings.Replace(p, "{id}", fmt.Sprint(resultsSurvey(t, h)), 1)
 	default:
 		p = strings.Replace(p, "{id}", fmt.Sprint(h.ids.hanako), 1)
 	}
