@@ -46,6 +46,7 @@ const (
 	TargetSession  = "session"
 	TargetCustomer = "customer"
 	TargetMerge    = "merge"
+	TargetSurvey   = "survey"
 )
 
 // ActorAnonymous is the actor type of entries made without a principal

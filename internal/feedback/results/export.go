@@ -215,6 +215,9 @@ func (s *Service) ExportCSV(ctx context.Context, w io.Writer, f Filter) error {
 	if err != nil {
 		return err
 	}
+	if err := s.auditExport(ctx, f, "csv"); err != nil {
+		return err
+	}
 	attrKeys, err := s.attributeKeys(ctx, f)
 	if err != nil {
 		return err
@@ -313,6 +316,9 @@ func (s *Service) ExportJSON(ctx context.Context, w io.Writer, f Filter) error {
 	if err != nil {
 		return err
 	}
+	if err := s.auditExport(ctx, f, "json"); err != nil {
+		return err
+	}
 	types := make(map[string]feedback.QuestionType)
 	for _, q := range info.questions() {
 		types[q.Key] = q.Type
@@ -371,4 +377,22 @@ func (s *Service) ExportJSON(ctx context.Context, w io.Writer, f Filter) error {
 		return err
 	}
 	return bw.Flush()
+}
+
+// auditExport records who exported which responses, before the first byte
+// goes out: an export cut short by the client is still an export.
+func (s *Service) auditExport(ctx context.Context, f Filter, format string) error {
+	detail := map[string]any{"format": format}
+	if !f.From.IsZero() {
+		detail["from"] = f.From.UTC().Format(time.RFC3339)
+	}
+	if !f.To.IsZero() {
+		detail["to"] = f.To.UTC().Format(time.RFC3339)
+	}
+	if f.Touchpoint != "" {
+		detail["touchpoint"] = f.Touchpoint
+	}
+	return s.db.WriteTx(ctx, func(tx *db.Tx) error {
+		return auth.AuditTx(ctx, tx, auth.ActionDataExported, auth.TargetSurvey, strconv.FormatInt(f.SurveyID, 10), detail)
+	})
 }

@@ -135,6 +135,16 @@ func TestExport(t *testing.T) {
 		if err := svc.ExportCSV(viewer(), &buf, Filter{SurveyID: s.ID}); kizuna.ErrorCode(err) != kizuna.EFORBIDDEN {
 			t.Errorf("viewer export: %v", err)
 		}
+		// Every export is in the audit log, with who, what and the format;
+		// the refused one is not.
+		var n int
+		if err := d.Reader().QueryRowContext(ctx, db.Rebind(d.Dialect, `SELECT COUNT(*) FROM audit_log WHERE action = $1 AND target_type = 'survey' AND actor_id = 2`),
+			auth.ActionDataExported).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		if n != 3 { // CSV, JSON, the empty survey's JSON
+			t.Errorf("%d export audit entries, want 3", n)
+		}
 	})
 }
 
