@@ -187,6 +187,7 @@ func (v *validator) definition(d Definition) {
 		v.add("pages", "at most %d pages", maxPages)
 		return
 	}
+	v.optional("title", d.Title, "the title")
 	v.optional("intro", d.Intro, "the introduction")
 	v.optional("thank_you", d.ThankYou, "the thank-you message")
 	pageKeys := map[string]bool{}

@@ -126,6 +126,9 @@ const (
 
 // Definition is what a survey version asks.
 type Definition struct {
+	// Title is what respondents see as the survey's name, in both
+	// languages (Survey.Name is the team's internal name); optional.
+	Title Text   `json:"title,omitempty"`
 	Pages []Page `json:"pages"`
 	// Intro and ThankYou are shown before the first and after the last page.
 	Intro    Text `json:"intro,omitempty"`

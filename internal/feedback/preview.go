@@ -5,11 +5,14 @@ package feedback
 // the builder's preview, the widget) draws it without knowing the types'
 // rules; templates escape the texts.
 type Form struct {
-	SurveyID int64      `json:"survey_id"`
-	Slug     string     `json:"slug"`
-	Name     string     `json:"name"`
-	Version  int        `json:"version"`
-	Locale   string     `json:"locale"`
+	SurveyID int64  `json:"survey_id"`
+	Slug     string `json:"slug"`
+	Name     string `json:"name"`
+	Version  int    `json:"version"`
+	Locale   string `json:"locale"`
+	// Title is the definition's respondent-facing title ("" when it has
+	// none: show Name).
+	Title    string     `json:"title,omitempty"`
 	Intro    string     `json:"intro,omitempty"`
 	ThankYou string     `json:"thank_you,omitempty"`
 	Pages    []FormPage `json:"pages"`
@@ -66,7 +69,7 @@ func NormalizeLocale(l string) string {
 func Render(d Definition, locale string) Form {
 	locale = NormalizeLocale(locale)
 	d = Normalize(d)
-	f := Form{Locale: locale, Intro: d.Intro.In(locale), ThankYou: d.ThankYou.In(locale), Pages: []FormPage{}}
+	f := Form{Locale: locale, Title: d.Title.In(locale), Intro: d.Intro.In(locale), ThankYou: d.ThankYou.In(locale), Pages: []FormPage{}}
 	for _, p := range d.Pages {
 		fp := FormPage{Key: p.Key, Title: p.Title.In(locale), Conditional: p.ShowIf != nil, Questions: []FormQuestion{}}
 		for _, q := range p.Questions {

@@ -241,8 +241,8 @@ func newHarness(t *testing.T) *harness {
 
 func (h *harness) config() Config {
 	return Config{Customers: h.customers, Accounts: h.accounts, DB: h.db, Ingest: h.ingest, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
-		Surveys: feedback.NewService(h.db, feedback.Options{OnComplete: []feedback.CompleteHook{results.OnComplete}}), Results: results.New(h.db),
-		Now: func() time.Time { return testNow }}
+		Surveys: feedback.NewService(h.db, feedback.Options{OnComplete: []feedback.CompleteHook{results.OnComplete}, BaseURL: testBaseURL}), Results: results.New(h.db),
+		BaseURL: testBaseURL, Now: func() time.Time { return testNow }}
 }
 
 // request builds a request as who. For HTML forms the body is url-encoded

@@ -94,6 +94,26 @@ func (s *Server) routeTable() []route {
 		{"POST", "/api/v1/keys/{id}/revoke", api, auth.PermKeysManage, s.apiKeyRevoke},
 		{"GET", "/api/v1/audit", api, auth.PermAuditRead, s.apiAuditList},
 	}
+	if s.cfg.Surveys != nil {
+		// Voice of the customer: survey design (HTML).
+		routes = append(routes,
+			route{"GET", "/surveys", page, auth.PermSurveysRead, s.handleSurveyList},
+			route{"GET", "/surveys/new", page, auth.PermSurveysWrite, s.handleSurveyNew},
+			route{"POST", "/surveys", page, auth.PermSurveysWrite, s.handleSurveyCreate},
+			route{"GET", "/surveys/{id}", page, auth.PermSurveysRead, s.handleSurveyShow},
+			route{"GET", "/surveys/{id}/edit", page, auth.PermSurveysWrite, s.handleSurveyEdit},
+			route{"POST", "/surveys/{id}/edit", page, auth.PermSurveysWrite, s.handleSurveyUpdate},
+			route{"POST", "/surveys/{id}/publish", page, auth.PermSurveysWrite, s.handleSurveyPublish},
+			route{"POST", "/surveys/{id}/close", page, auth.PermSurveysWrite, s.handleSurveyClose},
+			route{"GET", "/surveys/{id}/preview", page, auth.PermSurveysRead, s.handleSurveyPreview},
+			route{"GET", "/surveys/{id}/distribute", page, auth.PermSurveysRead, s.handleSurveyDistribute},
+			route{"POST", "/surveys/{id}/invite", page, auth.PermSurveysWrite, s.handleSurveyInvite},
+			route{"POST", "/surveys/{id}/triggers", page, auth.PermSurveysWrite, s.handleSurveyTriggerCreate},
+			route{"POST", "/surveys/{id}/triggers/{trigger}/enabled", page, auth.PermSurveysWrite, s.handleSurveyTriggerEnabled},
+			route{"POST", "/surveys/{id}/rules", page, auth.PermSurveysWrite, s.handleSurveyRules},
+			route{"POST", "/surveys/{id}/rules/clear", page, auth.PermSurveysWrite, s.handleSurveyRulesClear},
+		)
+	}
 	if s.cfg.Results != nil {
 		// Voice of the customer: results (HTML).
 		routes = append(routes,

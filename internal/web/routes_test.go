@@ -32,6 +32,10 @@ func callFor(t *testing.T, h *harness, rt route) routeCall {
 		p = strings.Replace(p, "{id}", fmt.Sprint(h.writeKey), 1)
 	case strings.HasPrefix(p, "/surveys/{id}/results"):
 		p = strings.Replace(p, "{id}", fmt.Sprint(resultsSurvey(t, h)), 1)
+	case strings.HasPrefix(p, "/surveys/"):
+		sv, trigger := h.seedSurveyUI()
+		p = strings.Replace(p, "{id}", fmt.Sprint(sv), 1)
+		p = strings.Replace(p, "{trigger}", fmt.Sprint(trigger), 1)
 	default:
 		p = strings.Replace(p, "{id}", fmt.Sprint(h.ids.hanako), 1)
 	}
@@ -69,6 +73,16 @@ func callFor(t *testing.T, h *harness, rt route) routeCall {
 		"POST /api/v1/users/{id}/enable":    ``,
 		"POST /api/v1/keys":                 `{"kind":"api","name":"CI","role":"viewer"}`,
 		"POST /api/v1/keys/{id}/revoke":     ``,
+		// Voice of the customer: survey design (HTML).
+		"POST /surveys":                                 surveyFormBody("route-new"),
+		"POST /surveys/{id}/edit":                       surveyFormBody("route-edit"),
+		"POST /surveys/{id}/publish":                    "",
+		"POST /surveys/{id}/close":                      "",
+		"POST /surveys/{id}/invite":                     "channel=link&pick=ids&customer_ids=" + fmt.Sprint(h.ids.john),
+		"POST /surveys/{id}/triggers":                   "event_name=Order+Completed&delay=2&unit=days",
+		"POST /surveys/{id}/triggers/{trigger}/enabled": "enabled=0",
+		"POST /surveys/{id}/rules":                      "cooldown_days=14&max_per_period=2&period_days=60&sample_percent=50&quiet_start=21%3A00&quiet_end=08%3A00&time_zone=Asia%2FTokyo",
+		"POST /surveys/{id}/rules/clear":                "",
 	}
 	b, ok := bodies[rt.Method+" "+rt.Pattern]
 	if !ok {
