@@ -30,6 +30,10 @@ func callFor(t *testing.T, h *harness, rt route) routeCall {
 		p = strings.Replace(p, "{id}", fmt.Sprint(h.userIDs[auth.RoleViewer]), 1)
 	case strings.Contains(p, "/keys/"):
 		p = strings.Replace(p, "{id}", fmt.Sprint(h.writeKey), 1)
+	case strings.HasPrefix(p, "/api/v1/surveys/"):
+		p = strings.Replace(p, "{id}", fmt.Sprint(h.ids.survey), 1)
+		p = strings.Replace(p, "{trigger}", fmt.Sprint(h.ids.trigger), 1)
+		p = strings.Replace(p, "{n}", "1", 1)
 	default:
 		p = strings.Replace(p, "{id}", fmt.Sprint(h.ids.hanako), 1)
 	}
@@ -42,6 +46,7 @@ func callFor(t *testing.T, h *harness, rt route) routeCall {
 		return c
 	}
 	if rt.Method == http.MethodGet {
+		c.path += surveyQueries(rt.Pattern)
 		return c
 	}
 	dup := fmt.Sprint(h.ids.dup)
@@ -67,6 +72,9 @@ func callFor(t *testing.T, h *harness, rt route) routeCall {
 		"POST /api/v1/users/{id}/enable":    ``,
 		"POST /api/v1/keys":                 `{"kind":"api","name":"CI","role":"viewer"}`,
 		"POST /api/v1/keys/{id}/revoke":     ``,
+	}
+	for k, v := range surveyBodies(h) {
+		bodies[k] = v
 	}
 	b, ok := bodies[rt.Method+" "+rt.Pattern]
 	if !ok {
