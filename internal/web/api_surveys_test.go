@@ -30,7 +30,7 @@ func testSurveyJSON(slug string) string {
 // testImportJSON imports two rows of past feedback.
 const testImportJSON = `{"mapping":{"survey":{"slug":"past-reviews","name":"Past reviews","touchpoint":"review"},` +
 	`"scores":[{"column":"rating","type":"csat","text":{"ja":"評価","en":"Rating"}}],"date_column":"date","text_columns":["review"]},` +
-	`"csv":"date,rating,review\n2026-01-05,5,Lovely dress\n2026-01-06,2,=HYPERLINK(\"http://x\")\n"}`
+	`"csv":"date,rating,review\n2026-01-05,5,Lovely dress\n2026-01-06,2,=1+2\n"}`
 
 // surveyBodies are valid bodies of the survey API's state-changing routes.
 func surveyBodies(h *harness) map[string]string {
