@@ -78,12 +78,13 @@ func (h *harness) apiCall(method, target, who, body string, want int, out any) *
 	return w
 }
 
-// apiFails checks a call answers status with the error code and field.
+// apiFails checks a call answers status with the error code and field
+// ("*": any field).
 func (h *harness) apiFails(method, target, who, body string, status int, code, field string) {
 	h.t.Helper()
 	var e apiErrorBody
 	h.apiCall(method, target, who, body, status, &e)
-	if e.Error.Code != code || e.Error.Field != field {
+	if e.Error.Code != code || (field != "*" && e.Error.Field != field) {
 		h.t.Fatalf("%s %s: error %+v, want code %q field %q", method, target, e.Error, code, field)
 	}
 }
