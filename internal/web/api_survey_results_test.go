@@ -262,3 +262,33 @@ func TestSurveyImportForms(t *testing.T) {
 	big := testImportJSON[:len(testImportJSON)-2] + strings.Repeat("2026-01-07,4,ok\\n", maxAPIBody/14) + `"}`
 	h.apiFails("POST", "/api/v1/survey-imports", "manager", big, http.StatusRequestEntityTooLarge, "too_large", "")
 }
+
+// TestSurveyExportAudited: every export is in the audit log with who,
+// which survey, the format and the filter.
+func TestSurveyExportAudited(t *testing.T) {
+	h := newHarness(t)
+	h.apiCall("GET", fmt.Sprintf("/api/v1/surveys/%d/export.csv?touchpoint=purchase", h.ids.survey), "manager", "", http.StatusOK, nil)
+	h.apiCall("GET", fmt.Sprintf("/api/v1/surveys/%d/export.json", h.ids.survey), "key:admin", "", http.StatusOK, nil)
+	h.apiFails("GET", fmt.Sprintf("/api/v1/surveys/%d/export.json", h.ids.survey), "viewer", "", http.StatusForbidden, "forbidden", "")
+	var page struct {
+		Items []struct {
+			ActorLabel string         `json:"actor_label"`
+			TargetType string         `json:"target_type"`
+			TargetID   string         `json:"target_id"`
+			Detail     map[string]any `json:"detail"`
+		}
+	}
+	h.apiCall("GET", "/api/v1/audit?action=data.exported", "admin", "", http.StatusOK, &page)
+	if len(page.Items) != 2 {
+		t.Fatalf("%d export entries, want 2 (a refused export is not one): %+v", len(page.Items), page.Items)
+	}
+	jsonEntry, csvEntry := page.Items[0], page.Items[1] // newest first
+	id := fmt.Sprint(h.ids.survey)
+	if csvEntry.ActorLabel != "manager@example.com" || csvEntry.TargetType != "survey" || csvEntry.TargetID != id ||
+		csvEntry.Detail["format"] != "csv" || csvEntry.Detail["touchpoint"] != "purchase" {
+		t.Fatalf("CSV export entry %+v", csvEntry)
+	}
+	if jsonEntry.ActorLabel != "key-admin" || jsonEntry.Detail["format"] != "json" || jsonEntry.TargetID != id {
+		t.Fatalf("JSON export entry %+v", jsonEntry)
+	}
+}

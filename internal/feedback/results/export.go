@@ -215,6 +215,9 @@ func (s *Service) ExportCSV(ctx context.Context, w io.Writer, f Filter) error {
 	if err != nil {
 		return err
 	}
+	if err := s.auditExport(ctx, f, "csv"); err != nil {
+		return err
+	}
 	attrKeys, err := s.attributeKeys(ctx, f)
 	if err != nil {
 		return err
@@ -269,6 +272,31 @@ func (s *Service) ExportCSV(ctx context.Context, w io.Writer, f Filter) error {
 	return bw.Flush()
 }
 
+// auditExport records who exported which responses (auth's data.exported,
+// target "survey") before the first byte leaves: an export carries
+// customers' answers out of the system, so it is recorded even when the
+// download is then interrupted.
+func (s *Service) auditExport(ctx context.Context, f Filter, format string) error {
+	detail := map[string]any{"format": format}
+	for k, v := range map[string]string{"question": f.Question, "touchpoint": f.Touchpoint, "channel": f.Channel, "journey_stage": f.JourneyStage} {
+		if v != "" {
+			detail[k] = v
+		}
+	}
+	if !f.From.IsZero() {
+		detail["from"] = f.From.Format(time.DateOnly)
+	}
+	if !f.To.IsZero() {
+		detail["to"] = f.To.Format(time.DateOnly)
+	}
+	if f.IncludeFlagged {
+		detail["include_flagged"] = true
+	}
+	return s.db.WriteTx(ctx, func(tx *db.Tx) error {
+		return auth.AuditTx(ctx, tx, auth.ActionDataExported, "survey", strconv.FormatInt(f.SurveyID, 10), detail)
+	})
+}
+
 func (s *Service) attributeKeys(ctx context.Context, f Filter) ([]string, error) {
 	var a args
 	rows, err := s.db.Reader().QueryContext(ctx, `SELECT DISTINCT x.key FROM survey_responses r JOIN survey_response_attributes x ON x.response_id = r.id
@@ -311,6 +339,9 @@ type exportedResponse struct {
 func (s *Service) ExportJSON(ctx context.Context, w io.Writer, f Filter) error {
 	f, info, err := s.prepare(ctx, auth.PermResponsesExport, f)
 	if err != nil {
+		return err
+	}
+	if err := s.auditExport(ctx, f, "json"); err != nil {
 		return err
 	}
 	types := make(map[string]feedback.QuestionType)
