@@ -95,6 +95,7 @@ func (s *Server) routeTable() []route {
 		{"GET", "/api/v1/audit", api, auth.PermAuditRead, s.apiAuditList},
 	}
 	if s.cfg.Surveys != nil {
+		// Voice of the customer: JSON API (surveyAPIRoutes, below).
 		routes = append(routes, s.surveyAPIRoutes()...)
 	}
 	if s.cfg.Ingest != nil {
@@ -105,10 +106,12 @@ func (s *Server) routeTable() []route {
 	return routes
 }
 
-// surveyAPIRoutes are the voice-of-the-customer JSON API; results routes
-// need Config.Results too.
+// Voice of the customer: JSON API.
+//
+// surveyAPIRoutes are the survey design, distribution and results routes
+// (api_surveys.go, api_survey_distribution.go, api_survey_results.go);
+// the results routes need Config.Results too.
 func (s *Server) surveyAPIRoutes() []route {
-	// Voice of the customer: JSON API.
 	routes := []route{
 		{"GET", "/api/v1/surveys", api, auth.PermSurveysRead, s.apiSurveyList},
 		{"POST", "/api/v1/surveys", api, auth.PermSurveysWrite, s.apiSurveyCreate},
