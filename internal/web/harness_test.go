@@ -58,6 +58,7 @@ type seed struct {
 type seedIDs struct {
 	hanako, john, dup, old int64 // old was merged into hanako
 	merge                  int64 // that merge
+	survey, trigger        int64 // a live survey with responses, and its trigger (harness_survey_test.go)
 }
 
 var (
@@ -118,7 +119,10 @@ func buildSeed() (s seed) {
 	}
 	s.writeKey, s.writeSecret = wk.ID, wsecret
 	s.creds["writekey"] = cred{basic: wsecret}
-	s.ids, s.err = seedCustomers(ctx, d, accounts, wsecret)
+	if s.ids, s.err = seedCustomers(ctx, d, accounts, wsecret); s.err != nil {
+		return s
+	}
+	s.err = seedSurvey(ctx, d, &s.ids)
 	return s
 }
 
@@ -202,6 +206,8 @@ type harness struct {
 	accounts  *auth.Service
 	customers *customer.Service
 	ingest    http.Handler // the real Segment tracking API over this database
+	surveys   *feedback.Service
+	results   *results.Service
 	creds     map[string]cred
 	userIDs   map[auth.Role]int64
 	writeKey  int64
@@ -235,14 +241,15 @@ func newHarness(t *testing.T) *harness {
 	writer := ingest.NewWriter(d, h.customers, ingest.WriterConfig{Logger: quiet})
 	t.Cleanup(writer.Close)
 	h.ingest = ingest.NewHandler(h.accounts, writer, nil, quiet)
+	h.surveys, h.results = surveyServices(d)
 	h.srv = New(h.config())
 	return h
 }
 
 func (h *harness) config() Config {
 	return Config{Customers: h.customers, Accounts: h.accounts, DB: h.db, Ingest: h.ingest, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
-		Surveys: feedback.NewService(h.db, feedback.Options{OnComplete: []feedback.CompleteHook{results.OnComplete}, BaseURL: testBaseURL}), Results: results.New(h.db),
-		BaseURL: testBaseURL, Now: func() time.Time { return testNow }}
+		Surveys: h.surveys, Results: h.results, BaseURL: testBaseURL,
+		Now: func() time.Time { return testNow }}
 }
 
 // request builds a request as who. For HTML forms the body is url-encoded

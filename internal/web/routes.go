@@ -113,6 +113,8 @@ func (s *Server) routeTable() []route {
 			route{"POST", "/surveys/{id}/rules", page, auth.PermSurveysWrite, s.handleSurveyRules},
 			route{"POST", "/surveys/{id}/rules/clear", page, auth.PermSurveysWrite, s.handleSurveyRulesClear},
 		)
+		// Voice of the customer: JSON API (surveyAPIRoutes, below).
+		routes = append(routes, s.surveyAPIRoutes()...)
 	}
 	if s.cfg.Results != nil {
 		// Voice of the customer: results (HTML).
@@ -128,4 +130,52 @@ func (s *Server) routeTable() []route {
 		routes = append(routes, route{"", "/v1/", writeKey, auth.PermIngest, s.cfg.Ingest.ServeHTTP})
 	}
 	return routes
+}
+
+// Voice of the customer: JSON API.
+//
+// surveyAPIRoutes are the survey design, distribution and results routes
+// (api_surveys.go, api_survey_distribution.go, api_survey_results.go);
+// the results routes need Config.Results too.
+func (s *Server) surveyAPIRoutes() []route {
+	routes := []route{
+		{"GET", "/api/v1/surveys", api, auth.PermSurveysRead, s.apiSurveyList},
+		{"POST", "/api/v1/surveys", api, auth.PermSurveysWrite, s.apiSurveyCreate},
+		{"GET", "/api/v1/surveys/{id}", api, auth.PermSurveysRead, s.apiSurveyGet},
+		{"PUT", "/api/v1/surveys/{id}", api, auth.PermSurveysWrite, s.apiSurveyUpdate},
+		{"POST", "/api/v1/surveys/{id}/publish", api, auth.PermSurveysWrite, s.apiSurveyPublish},
+		{"POST", "/api/v1/surveys/{id}/close", api, auth.PermSurveysWrite, s.apiSurveyClose},
+		{"GET", "/api/v1/surveys/{id}/versions/{n}", api, auth.PermSurveysRead, s.apiSurveyVersion},
+		{"GET", "/api/v1/surveys/{id}/preview", api, auth.PermSurveysRead, s.apiSurveyPreview},
+		{"GET", "/api/v1/contact-rules", api, auth.PermSurveysRead, s.apiGlobalContactRules},
+		{"PUT", "/api/v1/contact-rules", api, auth.PermSurveysWrite, s.apiGlobalContactRulesPut},
+		{"GET", "/api/v1/surveys/{id}/contact-rules", api, auth.PermSurveysRead, s.apiSurveyContactRules},
+		{"PUT", "/api/v1/surveys/{id}/contact-rules", api, auth.PermSurveysWrite, s.apiSurveyContactRulesPut},
+		{"DELETE", "/api/v1/surveys/{id}/contact-rules", api, auth.PermSurveysWrite, s.apiSurveyContactRulesDelete},
+		{"GET", "/api/v1/surveys/{id}/triggers", api, auth.PermSurveysRead, s.apiTriggerList},
+		{"POST", "/api/v1/surveys/{id}/triggers", api, auth.PermSurveysWrite, s.apiTriggerCreate},
+		{"POST", "/api/v1/surveys/{id}/triggers/{trigger}/enable", api, auth.PermSurveysWrite, s.apiTriggerEnable},
+		{"POST", "/api/v1/surveys/{id}/triggers/{trigger}/disable", api, auth.PermSurveysWrite, s.apiTriggerDisable},
+		{"GET", "/api/v1/surveys/{id}/invitations", api, auth.PermSurveysRead, s.apiInvitationList},
+		{"POST", "/api/v1/surveys/{id}/invitations", api, auth.PermSurveysWrite, s.apiInvitationCreate},
+		{"GET", "/api/v1/surveys/{id}/distribution", api, auth.PermSurveysRead, s.apiDistributionReport},
+	}
+	if s.cfg.Results == nil {
+		return routes
+	}
+	return append(routes, []route{
+		{"GET", "/api/v1/surveys/{id}/results/nps", api, auth.PermSurveysRead, s.apiResultsNPS},
+		{"GET", "/api/v1/surveys/{id}/results/csat", api, auth.PermSurveysRead, s.apiResultsCSAT},
+		{"GET", "/api/v1/surveys/{id}/results/ces", api, auth.PermSurveysRead, s.apiResultsCES},
+		{"GET", "/api/v1/surveys/{id}/results/distribution", api, auth.PermSurveysRead, s.apiResultsDistribution},
+		{"GET", "/api/v1/surveys/{id}/results/gaps", api, auth.PermSurveysRead, s.apiResultsGaps},
+		{"GET", "/api/v1/surveys/{id}/results/trend", api, auth.PermSurveysRead, s.apiResultsTrend},
+		{"GET", "/api/v1/surveys/{id}/results/compare", api, auth.PermSurveysRead, s.apiResultsCompare},
+		{"GET", "/api/v1/surveys/{id}/results/breakdown", api, auth.PermSurveysRead, s.apiResultsBreakdown},
+		{"GET", "/api/v1/surveys/{id}/results/drivers", api, auth.PermSurveysRead, s.apiResultsDrivers},
+		{"GET", "/api/v1/surveys/{id}/results/verbatims", api, auth.PermSurveysRead, s.apiResultsVerbatims},
+		{"GET", "/api/v1/surveys/{id}/export.csv", api, auth.PermResponsesExport, s.apiResultsExportCSV},
+		{"GET", "/api/v1/surveys/{id}/export.json", api, auth.PermResponsesExport, s.apiResultsExportJSON},
+		{"POST", "/api/v1/survey-imports", api, auth.PermDataImport, s.apiResultsImport},
+	}...)
 }

@@ -36,6 +36,10 @@ func callFor(t *testing.T, h *harness, rt route) routeCall {
 		sv, trigger := h.seedSurveyUI()
 		p = strings.Replace(p, "{id}", fmt.Sprint(sv), 1)
 		p = strings.Replace(p, "{trigger}", fmt.Sprint(trigger), 1)
+	case strings.HasPrefix(p, "/api/v1/surveys/"):
+		p = strings.Replace(p, "{id}", fmt.Sprint(h.ids.survey), 1)
+		p = strings.Replace(p, "{trigger}", fmt.Sprint(h.ids.trigger), 1)
+		p = strings.Replace(p, "{n}", "1", 1)
 	default:
 		p = strings.Replace(p, "{id}", fmt.Sprint(h.ids.hanako), 1)
 	}
@@ -48,6 +52,7 @@ func callFor(t *testing.T, h *harness, rt route) routeCall {
 		return c
 	}
 	if rt.Method == http.MethodGet {
+		c.path += surveyQueries(rt.Pattern)
 		return c
 	}
 	dup := fmt.Sprint(h.ids.dup)
@@ -83,6 +88,9 @@ func callFor(t *testing.T, h *harness, rt route) routeCall {
 		"POST /surveys/{id}/triggers/{trigger}/enabled": "enabled=0",
 		"POST /surveys/{id}/rules":                      "cooldown_days=14&max_per_period=2&period_days=60&sample_percent=50&quiet_start=21%3A00&quiet_end=08%3A00&time_zone=Asia%2FTokyo",
 		"POST /surveys/{id}/rules/clear":                "",
+	}
+	for k, v := range surveyBodies(h) {
+		bodies[k] = v
 	}
 	b, ok := bodies[rt.Method+" "+rt.Pattern]
 	if !ok {

@@ -272,6 +272,31 @@ func (s *Service) ExportCSV(ctx context.Context, w io.Writer, f Filter) error {
 	return bw.Flush()
 }
 
+// auditExport records who exported which responses (auth's data.exported,
+// target "survey") before the first byte leaves: an export carries
+// customers' answers out of the system, so it is recorded even when the
+// download is then interrupted.
+func (s *Service) auditExport(ctx context.Context, f Filter, format string) error {
+	detail := map[string]any{"format": format}
+	for k, v := range map[string]string{"question": f.Question, "touchpoint": f.Touchpoint, "channel": f.Channel, "journey_stage": f.JourneyStage} {
+		if v != "" {
+			detail[k] = v
+		}
+	}
+	if !f.From.IsZero() {
+		detail["from"] = f.From.Format(time.DateOnly)
+	}
+	if !f.To.IsZero() {
+		detail["to"] = f.To.Format(time.DateOnly)
+	}
+	if f.IncludeFlagged {
+		detail["include_flagged"] = true
+	}
+	return s.db.WriteTx(ctx, func(tx *db.Tx) error {
+		return auth.AuditTx(ctx, tx, auth.ActionDataExported, auth.TargetSurvey, strconv.FormatInt(f.SurveyID, 10), detail)
+	})
+}
+
 func (s *Service) attributeKeys(ctx context.Context, f Filter) ([]string, error) {
 	var a args
 	rows, err := s.db.Reader().QueryContext(ctx, `SELECT DISTINCT x.key FROM survey_responses r JOIN survey_response_attributes x ON x.response_id = r.id
@@ -377,22 +402,4 @@ func (s *Service) ExportJSON(ctx context.Context, w io.Writer, f Filter) error {
 		return err
 	}
 	return bw.Flush()
-}
-
-// auditExport records who exported which responses, before the first byte
-// goes out: an export cut short by the client is still an export.
-func (s *Service) auditExport(ctx context.Context, f Filter, format string) error {
-	detail := map[string]any{"format": format}
-	if !f.From.IsZero() {
-		detail["from"] = f.From.UTC().Format(time.RFC3339)
-	}
-	if !f.To.IsZero() {
-		detail["to"] = f.To.UTC().Format(time.RFC3339)
-	}
-	if f.Touchpoint != "" {
-		detail["touchpoint"] = f.Touchpoint
-	}
-	return s.db.WriteTx(ctx, func(tx *db.Tx) error {
-		return auth.AuditTx(ctx, tx, auth.ActionDataExported, auth.TargetSurvey, strconv.FormatInt(f.SurveyID, 10), detail)
-	})
 }
