@@ -217,15 +217,21 @@ func TestAuthorization(t *testing.T) {
 			t.Fatal(err)
 		}
 		calls := map[string]func(ctx context.Context) error{
-			"read":   func(ctx context.Context) error { _, err := e.svc.Ticket(ctx, mine.ID); return err },
-			"list":   func(ctx context.Context) error { _, err := e.svc.Tickets(ctx, Filter{}); return err },
-			"report": func(ctx context.Context) error { _, err := e.svc.Report(ctx, jst("2026-11-01 00:00"), jst("2026-12-01 00:00")); return err },
+			"read": func(ctx context.Context) error { _, err := e.svc.Ticket(ctx, mine.ID); return err },
+			"list": func(ctx context.Context) error { _, err := e.svc.Tickets(ctx, Filter{}); return err },
+			"report": func(ctx context.Context) error {
+				_, err := e.svc.Report(ctx, jst("2026-11-01 00:00"), jst("2026-12-01 00:00"))
+				return err
+			},
 			"write": func(ctx context.Context) error {
 				p := "low"
 				_, err := e.svc.UpdateTicket(ctx, mine.ID, Patch{Priority: &p})
 				return err
 			},
-			"assign": func(ctx context.Context) error { _, err := e.svc.Assign(ctx, mine.ID, Assignment{Team: "t"}); return err },
+			"assign": func(ctx context.Context) error {
+				_, err := e.svc.Assign(ctx, mine.ID, Assignment{Team: "t"})
+				return err
+			},
 			"macros": func(ctx context.Context) error {
 				_, err := e.svc.CreateMacro(ctx, MacroInput{Name: "m" + time.Now().Format("150405.000000000"), Body: "b"})
 				return err

@@ -21,6 +21,7 @@ import (
 	"github.com/kizuna-oss/kizuna/internal/customer"
 	"github.com/kizuna-oss/kizuna/internal/db"
 	"github.com/kizuna-oss/kizuna/internal/ingest"
+	"github.com/kizuna-oss/kizuna/internal/support"
 )
 
 const (
@@ -56,6 +57,7 @@ type seed struct {
 type seedIDs struct {
 	hanako, john, dup, old int64 // old was merged into hanako
 	merge                  int64 // that merge
+	support                supportSeed
 }
 
 var (
@@ -117,6 +119,9 @@ func buildSeed() (s seed) {
 	s.writeKey, s.writeSecret = wk.ID, wsecret
 	s.creds["writekey"] = cred{basic: wsecret}
 	s.ids, s.err = seedCustomers(ctx, d, accounts, wsecret)
+	if s.err == nil {
+		s.ids.support, s.err = seedSupport(ctx, d)
+	}
 	return s
 }
 
@@ -238,7 +243,7 @@ func newHarness(t *testing.T) *harness {
 }
 
 func (h *harness) config() Config {
-	return Config{Customers: h.customers, Accounts: h.accounts, DB: h.db, Ingest: h.ingest, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
+	return Config{Customers: h.customers, Accounts: h.accounts, DB: h.db, Support: support.NewService(h.db, h.customers), Ingest: h.ingest, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
 		Now: func() time.Time { return testNow }}
 }
 

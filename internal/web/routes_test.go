@@ -30,6 +30,12 @@ func callFor(t *testing.T, h *harness, rt route) routeCall {
 		p = strings.Replace(p, "{id}", fmt.Sprint(h.userIDs[auth.RoleViewer]), 1)
 	case strings.Contains(p, "/keys/"):
 		p = strings.Replace(p, "{id}", fmt.Sprint(h.writeKey), 1)
+	case strings.HasPrefix(p, "/api/v1/tickets/"):
+		p = strings.Replace(p, "{id}", fmt.Sprint(h.ids.support.ticket), 1)
+	case strings.HasPrefix(p, "/api/v1/macros/"):
+		p = strings.Replace(p, "{id}", fmt.Sprint(h.ids.support.macro), 1)
+	case strings.HasPrefix(p, "/api/v1/ticket-categories/"):
+		p = strings.Replace(p, "{id}", fmt.Sprint(h.ids.support.category), 1)
 	default:
 		p = strings.Replace(p, "{id}", fmt.Sprint(h.ids.hanako), 1)
 	}
@@ -67,6 +73,21 @@ func callFor(t *testing.T, h *harness, rt route) routeCall {
 		"POST /api/v1/users/{id}/enable":    ``,
 		"POST /api/v1/keys":                 `{"kind":"api","name":"CI","role":"viewer"}`,
 		"POST /api/v1/keys/{id}/revoke":     ``,
+		// Support desk.
+		"POST /api/v1/tickets":                    `{"subject":"配送状況","body":"まだ届きません","channel":"web","requester":{"email":"new@example.jp"}}`,
+		"PATCH /api/v1/tickets/{id}":              `{"status":"pending","priority":"urgent","tags":["vip"]}`,
+		"POST /api/v1/tickets/{id}/assign":        fmt.Sprintf(`{"assignee_id":%d,"team":"一次対応"}`, h.userIDs[auth.RoleAgent]),
+		"POST /api/v1/tickets/{id}/messages":      `{"body":"ご連絡ありがとうございます。","status":"pending"}`,
+		"POST /api/v1/tickets/{id}/merge":         fmt.Sprintf(`{"into":%d}`, h.ids.support.other),
+		"POST /api/v1/tickets/{id}/incidents":     fmt.Sprintf(`{"incident_id":%d}`, h.ids.support.other),
+		"POST /api/v1/tickets/{id}/solve-problem": `{"body":"{{customer.name}} 様、復旧しました。"}`,
+		"POST /api/v1/macros":                     `{"name":"受付","body":"{{customer.name}} 様、承りました。"}`,
+		"PATCH /api/v1/macros/{id}":               `{"name":"お詫び","body":"申し訳ございません。"}`,
+		"DELETE /api/v1/macros/{id}":              ``,
+		"POST /api/v1/macros/{id}/render":         fmt.Sprintf(`{"ticket_id":%d}`, h.ids.support.ticket),
+		"POST /api/v1/ticket-categories":          `{"slug":"stock","name_ja":"在庫","name_en":"Stock","position":3}`,
+		"PATCH /api/v1/ticket-categories/{id}":    `{"slug":"before-purchase","name_ja":"ご購入前","name_en":"Before purchase","position":1}`,
+		"PUT /api/v1/sla-policy":                  `{"policy":{"name":"Std","pause_on_hold":true,"warning":{"percent":75,"minutes_before":0},"rules":[{"priority":"","category":"","targets":[{"metric":"first_response","minutes":120,"measure":"business"}]}]},"calendar":{"time_zone":"Asia/Tokyo","japanese_holidays":true,"weekly":[[],[{"start":"09:00","end":"18:00"}],[],[],[],[],[]]}}`,
 	}
 	b, ok := bodies[rt.Method+" "+rt.Pattern]
 	if !ok {
