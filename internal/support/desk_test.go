@@ -292,3 +292,29 @@ func TestAuthorization(t *testing.T) {
 		}
 	})
 }
+
+// TestTimelineBranches: the customer's timeline shows the ticket and its
+// public messages, never an internal note.
+func TestTimelineBranches(t *testing.T) {
+	run(t, func(t *testing.T, e *env) {
+		tk := e.open("tl@example.jp", "返品について", func(n *NewTicket) { n.Complaint = true })
+		e.reply(tk.ID, "承知しました")
+		if _, err := e.svc.Reply(e.agent(), tk.ID, NewReply{Body: "社内メモ", Internal: true}); err != nil {
+			t.Fatal(err)
+		}
+		page, err := e.customers.Timeline(e.as[auth.RoleViewer], tk.CustomerID, 50, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		kinds := map[string]int{}
+		for _, it := range page.Items {
+			kinds[it.Kind]++
+			if it.Kind == "ticket" && (it.Title != "返品について" || it.Detail["complaint"] != true) {
+				t.Fatalf("ticket item: %+v", it)
+			}
+		}
+		if kinds["ticket"] != 1 || kinds["ticket_message"] != 2 {
+			t.Fatalf("timeline kinds: %v", kinds)
+		}
+	})
+}
