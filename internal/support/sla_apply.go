@@ -3,6 +3,7 @@ package support
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"time"
 
@@ -46,23 +47,22 @@ func DefaultPolicy() PolicyConfig {
 	}}
 }
 
-// compiled is a policy ready for sla.Evaluate.
+// compile validates pc and returns the policy ready for sla.Evaluate;
+// field names in errors are prefixed with "policy." or "calendar.".
 func (pc PolicyConfig) compile() (*sla.Policy, error) {
-	if err := pc.Policy.Validate(); err != nil {
+	prefix := func(err error, p string) error {
 		var ke *kizuna.Error
-		if e, ok := err.(*kizuna.Error); ok {
-			ke = e
-			ke.Field = "policy." + ke.Field
-			return nil, ke
+		if errors.As(err, &ke) && ke.Field != "" {
+			ke.Field = p + ke.Field
 		}
-		return nil, err
+		return err
+	}
+	if err := pc.Policy.Validate(); err != nil {
+		return nil, prefix(err, "policy.")
 	}
 	cal, err := calendar.New(pc.Calendar)
 	if err != nil {
-		if e, ok := err.(*kizuna.Error); ok && e.Field != "" {
-			e.Field = "calendar." + e.Field
-		}
-		return nil, err
+		return nil, prefix(err, "calendar.")
 	}
 	p := pc.Policy
 	p.Calendar = cal
