@@ -23,6 +23,7 @@ import (
 	"github.com/kizuna-oss/kizuna/internal/ingest"
 	"github.com/kizuna-oss/kizuna/internal/jobs"
 	"github.com/kizuna-oss/kizuna/internal/mail"
+	"github.com/kizuna-oss/kizuna/internal/support"
 	"github.com/kizuna-oss/kizuna/internal/web"
 )
 
@@ -161,8 +162,10 @@ func serve(ctx context.Context, e *env, d *db.DB, ln net.Listener, log *slog.Log
 	metrics := ingest.NewMetrics(reg)
 	writer := ingest.NewWriter(d, customers, ingest.WriterConfig{Metrics: metrics, Logger: log})
 	defer writer.Close()
+	desk := support.NewService(d, customers)
 	surveys := feedback.NewService(d, feedback.Options{
 		OnComplete: []feedback.CompleteHook{results.OnComplete},
+		Complaints: desk, // no survey while a complaint (クレーム) is open
 		Mailer:     mailer,
 		BaseURL:    baseURL,
 		Log:        log,
@@ -173,6 +176,7 @@ func serve(ctx context.Context, e *env, d *db.DB, ln net.Listener, log *slog.Log
 	runner := jobs.NewRunner(d, log)
 	runner.Start(ctx, jobs.Job{Name: "auth.prune", Every: 10 * time.Minute, Run: accounts.Prune})
 	runner.Start(ctx, surveys.Jobs()...)
+	runner.Start(ctx, desk.Jobs()...)
 	defer runner.Stop()
 
 	srv := web.New(web.Config{
@@ -180,6 +184,7 @@ func serve(ctx context.Context, e *env, d *db.DB, ln net.Listener, log *slog.Log
 		Accounts:   accounts,
 		Surveys:    surveys,
 		Results:    surveyResults,
+		Support:    desk,
 		BaseURL:    baseURL,
 		DB:         d,
 		Ingest:     ingest.NewHandler(accounts, writer, metrics, log),

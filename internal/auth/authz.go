@@ -60,20 +60,35 @@ const (
 	// PermSurveysRespond is what a survey respondent (the public form, a
 	// personal link) may do: answer, and unsubscribe through its link.
 	PermSurveysRespond Permission = "surveys.respond"
+	// Support desk: everyone reads tickets; agents work and assign them;
+	// managers run the desk (macros, categories, SLA policy).
+	PermTicketsRead      Permission = "tickets.read"
+	PermTicketsWrite     Permission = "tickets.write"
+	PermTicketsAssign    Permission = "tickets.assign"
+	PermMacrosManage     Permission = "macros.manage"
+	PermCategoriesManage Permission = "categories.manage"
+	PermSLAManage        Permission = "sla.manage"
+	// PermTicketsOwn is what a customer principal (the portal) holds: its
+	// own tickets, selected by the principal's customer id, never by input.
+	PermTicketsOwn Permission = "tickets.own"
 )
 
 // policy maps each role to what it may do. Write keys hold PermIngest only.
 var policy = map[Role][]Permission{
-	RoleViewer: {PermDashboardRead, PermCustomersRead, PermEventsRead, PermOrdersRead, PermSurveysRead},
+	RoleViewer: {PermDashboardRead, PermCustomersRead, PermEventsRead, PermOrdersRead, PermSurveysRead,
+		PermTicketsRead},
 	RoleAgent: {PermDashboardRead, PermCustomersRead, PermCustomersWrite, PermEventsRead, PermOrdersRead,
-		PermSurveysRead},
+		PermSurveysRead,
+		PermTicketsRead, PermTicketsWrite, PermTicketsAssign},
 	RoleManager: {PermDashboardRead, PermCustomersRead, PermCustomersWrite, PermCustomersMerge,
 		PermEventsRead, PermOrdersRead, PermDataExport, PermDataImport, PermAuditRead,
-		PermSurveysRead, PermSurveysWrite, PermResponsesExport},
+		PermSurveysRead, PermSurveysWrite, PermResponsesExport,
+		PermTicketsRead, PermTicketsWrite, PermTicketsAssign, PermMacrosManage, PermCategoriesManage, PermSLAManage},
 	RoleAdmin: {PermDashboardRead, PermCustomersRead, PermCustomersWrite, PermCustomersMerge,
 		PermCustomersUnmerge, PermEventsRead, PermOrdersRead, PermDataExport, PermDataImport,
 		PermAuditRead, PermUsersManage, PermKeysManage,
-		PermSurveysRead, PermSurveysWrite, PermResponsesExport},
+		PermSurveysRead, PermSurveysWrite, PermResponsesExport,
+		PermTicketsRead, PermTicketsWrite, PermTicketsAssign, PermMacrosManage, PermCategoriesManage, PermSLAManage},
 }
 
 // RoleCan reports whether role r holds permission p.
@@ -96,6 +111,9 @@ const (
 	// PrincipalRespondent is an unauthenticated survey respondent; its
 	// capability is the survey link (client key or personal token) itself.
 	PrincipalRespondent PrincipalKind = "respondent"
+	// PrincipalCustomer is a customer signed in to the support portal; ID
+	// is the customer id. It holds PermTicketsOwn only.
+	PrincipalCustomer PrincipalKind = "customer"
 	// PrincipalSystem is the process itself (CLI commands run by the
 	// operator, background jobs, the ingestion writer). It may do anything.
 	PrincipalSystem PrincipalKind = "system"
@@ -120,6 +138,8 @@ func (p Principal) Can(perm Permission) bool {
 		return perm == PermIngest
 	case PrincipalRespondent:
 		return perm == PermSurveysRespond
+	case PrincipalCustomer:
+		return perm == PermTicketsOwn
 	case PrincipalUser, PrincipalAPIKey:
 		return RoleCan(p.Role, perm)
 	}
@@ -143,6 +163,12 @@ func System(ctx context.Context, label string) context.Context {
 // (the public form and personal links).
 func Respondent(ctx context.Context, ip string) context.Context {
 	return WithPrincipal(ctx, Principal{Kind: PrincipalRespondent, Label: "respondent", IP: ip})
+}
+
+// Customer returns ctx acting as customer customerID in the support portal
+// (after its own sign-in, which the portal does).
+func Customer(ctx context.Context, customerID int64, ip string) context.Context {
+	return WithPrincipal(ctx, Principal{Kind: PrincipalCustomer, ID: customerID, Label: "customer", IP: ip})
 }
 
 // PrincipalFrom returns the principal in ctx, if any.

@@ -68,6 +68,27 @@ var timelineBranches = []timelineBranch{
 			return d
 		},
 	},
+	{
+		// A support ticket at its creation: subject, status, channel and
+		// the complaint flag (1 for a クレーム).
+		kind: "ticket",
+		sql: `SELECT 'ticket', t.id, t.created_at, t.subject, t.status, t.channel, t.complaint, t.customer_id
+			FROM support_tickets t WHERE t.customer_id IN (` + groupIDs("$1") + `)`,
+		detail: func(status, channel string, complaint int64) map[string]any {
+			return map[string]any{"status": status, "channel": channel, "complaint": complaint == 1}
+		},
+	},
+	{
+		// A public message on a ticket (internal notes stay on the ticket),
+		// titled by the ticket's subject; n1 is the ticket id.
+		kind: "ticket_message",
+		sql: `SELECT 'ticket_message', m.id, m.created_at, t.subject, m.direction, m.author_kind, m.ticket_id, t.customer_id
+			FROM support_messages m JOIN support_tickets t ON t.id = m.ticket_id
+			WHERE m.public = 1 AND t.customer_id IN (` + groupIDs("$1") + `)`,
+		detail: func(direction, author string, ticket int64) map[string]any {
+			return map[string]any{"direction": direction, "author": author, "ticket_id": ticket}
+		},
+	},
 }
 
 // timelineSQL is the union of every branch, built once.

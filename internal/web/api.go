@@ -204,4 +204,6 @@ var allPermissions = []auth.Permission{
 	auth.PermCustomersUnmerge, auth.PermEventsRead, auth.PermOrdersRead, auth.PermDataExport,
 	auth.PermDataImport, auth.PermAuditRead, auth.PermUsersManage, auth.PermKeysManage,
 	auth.PermSurveysRead, auth.PermSurveysWrite, auth.PermResponsesExport,
+	auth.PermTicketsRead, auth.PermTicketsWrite, auth.PermTicketsAssign, auth.PermMacrosManage,
+	auth.PermCategoriesManage, auth.PermSLAManage,
 }

@@ -23,6 +23,7 @@ import (
 	"github.com/kizuna-oss/kizuna/internal/feedback"
 	"github.com/kizuna-oss/kizuna/internal/feedback/results"
 	"github.com/kizuna-oss/kizuna/internal/ingest"
+	"github.com/kizuna-oss/kizuna/internal/support"
 )
 
 const (
@@ -59,6 +60,7 @@ type seedIDs struct {
 	hanako, john, dup, old int64 // old was merged into hanako
 	merge                  int64 // that merge
 	survey, trigger        int64 // a live survey with responses, and its trigger (harness_survey_test.go)
+	support                supportSeed
 }
 
 var (
@@ -122,7 +124,10 @@ func buildSeed() (s seed) {
 	if s.ids, s.err = seedCustomers(ctx, d, accounts, wsecret); s.err != nil {
 		return s
 	}
-	s.err = seedSurvey(ctx, d, &s.ids)
+	if s.err = seedSurvey(ctx, d, &s.ids); s.err != nil {
+		return s
+	}
+	s.ids.support, s.err = seedSupport(ctx, d)
 	return s
 }
 
@@ -247,7 +252,7 @@ func newHarness(t *testing.T) *harness {
 }
 
 func (h *harness) config() Config {
-	return Config{Customers: h.customers, Accounts: h.accounts, DB: h.db, Ingest: h.ingest, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
+	return Config{Customers: h.customers, Accounts: h.accounts, DB: h.db, Support: support.NewService(h.db, h.customers), Ingest: h.ingest, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
 		Surveys: h.surveys, Results: h.results, BaseURL: testBaseURL,
 		Now: func() time.Time { return testNow }}
 }

@@ -124,6 +124,33 @@ func (s *Server) routeTable() []route {
 			route{"GET", "/surveys/{id}/results/export.json", page, auth.PermResponsesExport, s.handleResultsExportJSON},
 		)
 	}
+	if s.cfg.Support != nil {
+		routes = append(routes, []route{
+			// Support desk: JSON API.
+			{"GET", "/api/v1/tickets", api, auth.PermTicketsRead, s.apiTicketList},
+			{"POST", "/api/v1/tickets", api, auth.PermTicketsWrite, s.apiTicketCreate},
+			{"GET", "/api/v1/tickets/{id}", api, auth.PermTicketsRead, s.apiTicketGet},
+			{"PATCH", "/api/v1/tickets/{id}", api, auth.PermTicketsWrite, s.apiTicketUpdate},
+			{"POST", "/api/v1/tickets/{id}/assign", api, auth.PermTicketsAssign, s.apiTicketAssign},
+			{"GET", "/api/v1/tickets/{id}/messages", api, auth.PermTicketsRead, s.apiTicketMessages},
+			{"POST", "/api/v1/tickets/{id}/messages", api, auth.PermTicketsWrite, s.apiTicketReply},
+			{"POST", "/api/v1/tickets/{id}/merge", api, auth.PermTicketsWrite, s.apiTicketMerge},
+			{"POST", "/api/v1/tickets/{id}/incidents", api, auth.PermTicketsWrite, s.apiTicketLinkIncident},
+			{"POST", "/api/v1/tickets/{id}/solve-problem", api, auth.PermTicketsWrite, s.apiTicketSolveProblem},
+			{"GET", "/api/v1/tickets/{id}/sla", api, auth.PermTicketsRead, s.apiTicketSLA},
+			{"GET", "/api/v1/macros", api, auth.PermTicketsRead, s.apiMacroList},
+			{"POST", "/api/v1/macros", api, auth.PermMacrosManage, s.apiMacroCreate},
+			{"PATCH", "/api/v1/macros/{id}", api, auth.PermMacrosManage, s.apiMacroUpdate},
+			{"DELETE", "/api/v1/macros/{id}", api, auth.PermMacrosManage, s.apiMacroDelete},
+			{"POST", "/api/v1/macros/{id}/render", api, auth.PermTicketsRead, s.apiMacroRender},
+			{"GET", "/api/v1/ticket-categories", api, auth.PermTicketsRead, s.apiTicketCategoryList},
+			{"POST", "/api/v1/ticket-categories", api, auth.PermCategoriesManage, s.apiTicketCategoryCreate},
+			{"PATCH", "/api/v1/ticket-categories/{id}", api, auth.PermCategoriesManage, s.apiTicketCategoryUpdate},
+			{"GET", "/api/v1/sla-policy", api, auth.PermTicketsRead, s.apiSLAPolicyGet},
+			{"PUT", "/api/v1/sla-policy", api, auth.PermSLAManage, s.apiSLAPolicyPut},
+			{"GET", "/api/v1/support-report", api, auth.PermTicketsRead, s.apiSupportReport},
+		}...)
+	}
 	if s.cfg.Ingest != nil {
 		// Segment HTTP Tracking API: /v1/track, /v1/identify, /v1/page,
 		// /v1/screen, /v1/group, /v1/alias, /v1/batch.

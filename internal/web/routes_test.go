@@ -40,6 +40,12 @@ func callFor(t *testing.T, h *harness, rt route) routeCall {
 		p = strings.Replace(p, "{id}", fmt.Sprint(h.ids.survey), 1)
 		p = strings.Replace(p, "{trigger}", fmt.Sprint(h.ids.trigger), 1)
 		p = strings.Replace(p, "{n}", "1", 1)
+	case strings.HasPrefix(p, "/api/v1/tickets/"):
+		p = strings.Replace(p, "{id}", fmt.Sprint(h.ids.support.ticket), 1)
+	case strings.HasPrefix(p, "/api/v1/macros/"):
+		p = strings.Replace(p, "{id}", fmt.Sprint(h.ids.support.macro), 1)
+	case strings.HasPrefix(p, "/api/v1/ticket-categories/"):
+		p = strings.Replace(p, "{id}", fmt.Sprint(h.ids.support.category), 1)
 	default:
 		p = strings.Replace(p, "{id}", fmt.Sprint(h.ids.hanako), 1)
 	}
@@ -88,6 +94,21 @@ func callFor(t *testing.T, h *harness, rt route) routeCall {
 		"POST /surveys/{id}/triggers/{trigger}/enabled": "enabled=0",
 		"POST /surveys/{id}/rules":                      "cooldown_days=14&max_per_period=2&period_days=60&sample_percent=50&quiet_start=21%3A00&quiet_end=08%3A00&time_zone=Asia%2FTokyo",
 		"POST /surveys/{id}/rules/clear":                "",
+		// Support desk.
+		"POST /api/v1/tickets":                    `{"subject":"配送状況","body":"まだ届きません","channel":"web","requester":{"email":"new@example.jp"}}`,
+		"PATCH /api/v1/tickets/{id}":              `{"status":"pending","priority":"urgent","tags":["vip"]}`,
+		"POST /api/v1/tickets/{id}/assign":        fmt.Sprintf(`{"assignee_id":%d,"team":"一次対応"}`, h.userIDs[auth.RoleAgent]),
+		"POST /api/v1/tickets/{id}/messages":      `{"body":"ご連絡ありがとうございます。","status":"pending"}`,
+		"POST /api/v1/tickets/{id}/merge":         fmt.Sprintf(`{"into":%d}`, h.ids.support.other),
+		"POST /api/v1/tickets/{id}/incidents":     fmt.Sprintf(`{"incident_id":%d}`, h.ids.support.other),
+		"POST /api/v1/tickets/{id}/solve-problem": `{"body":"{{customer.name}} 様、復旧しました。"}`,
+		"POST /api/v1/macros":                     `{"name":"受付","body":"{{customer.name}} 様、承りました。"}`,
+		"PATCH /api/v1/macros/{id}":               `{"name":"お詫び","body":"申し訳ございません。"}`,
+		"DELETE /api/v1/macros/{id}":              ``,
+		"POST /api/v1/macros/{id}/render":         fmt.Sprintf(`{"ticket_id":%d}`, h.ids.support.ticket),
+		"POST /api/v1/ticket-categories":          `{"slug":"stock","name_ja":"在庫","name_en":"Stock","position":3}`,
+		"PATCH /api/v1/ticket-categories/{id}":    `{"slug":"before-purchase","name_ja":"ご購入前","name_en":"Before purchase","position":1}`,
+		"PUT /api/v1/sla-policy":                  `{"policy":{"name":"Std","pause_on_hold":true,"warning":{"percent":75,"minutes_before":0},"rules":[{"priority":"","category":"","targets":[{"metric":"first_response","minutes":120,"measure":"business"}]}]},"calendar":{"time_zone":"Asia/Tokyo","japanese_holidays":true,"weekly":[[],[{"start":"09:00","end":"18:00"}],[],[],[],[],[]]}}`,
 	}
 	for k, v := range surveyBodies(h) {
 		bodies[k] = v

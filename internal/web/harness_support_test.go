@@ -1,0 +1,43 @@
+package web
+
+import (
+	"context"
+
+	"github.com/kizuna-oss/kizuna/internal/auth"
+	"github.com/kizuna-oss/kizuna/internal/customer"
+	"github.com/kizuna-oss/kizuna/internal/db"
+	"github.com/kizuna-oss/kizuna/internal/support"
+)
+
+// supportSeed are the support desk's rows in the seed: Hanako's complaint
+// (ticket), John's question (other), a macro and a category.
+type supportSeed struct {
+	ticket, other, macro, category int64
+}
+
+// seedSupport opens two tickets through the real service (Hanako's by her
+// email, John's by his customer id) and saves a macro.
+func seedSupport(ctx context.Context, d *db.DB) (supportSeed, error) {
+	var ids supportSeed
+	svc := support.NewService(d, customer.NewService(d))
+	sys := auth.System(ctx, "test")
+	t, err := svc.CreateTicket(sys, support.NewTicket{Subject: "<b>届いた商品が壊れていました</b>", Body: "<script>alert(1)</script>箱が潰れていました。",
+		Channel: "email", Requester: support.Requester{Email: "hanako@example.jp"}, Complaint: true})
+	if err != nil {
+		return ids, err
+	}
+	o, err := svc.CreateTicket(sys, support.NewTicket{Subject: "How do I reset my password?", Body: "Please help.",
+		Channel: "web", CustomerID: 2})
+	if err != nil {
+		return ids, err
+	}
+	m, err := svc.CreateMacro(sys, support.MacroInput{Name: "お詫び", Body: "{{customer.name}} 様\nチケット #{{ticket.id}} の件、大変申し訳ございません。"})
+	if err != nil {
+		return ids, err
+	}
+	cs, err := svc.Categories(sys)
+	if err != nil {
+		return ids, err
+	}
+	return supportSeed{ticket: t.ID, other: o.ID, macro: m.ID, category: cs[0].ID}, nil
+}
