@@ -73,15 +73,15 @@ func mac(key []byte, parts ...string) []byte {
 }
 
 // SealOpened returns the signed hidden field a form page carries: when the
-// page was rendered, bound to the form's client key, so that StartInput.
+// page was rendered (the database clock, which starts responses too), bound to the form's client key, so that StartInput.
 // OpenedAt (which the too-fast check counts from) cannot be forged by the
 // poster. Respondent pages call it; it needs no permission.
-func (s *Service) SealOpened(ctx context.Context, clientKey string, at time.Time) (string, error) {
+func (s *Service) SealOpened(ctx context.Context, clientKey string) (string, error) {
 	key, err := s.secret(ctx, secretForm)
 	if err != nil {
 		return "", err
 	}
-	ms := strconv.FormatInt(at.UnixMilli(), 10)
+	ms := strconv.FormatInt(s.db.Now().UnixMilli(), 10)
 	return ms + "." + base64.RawURLEncoding.EncodeToString(mac(key, "opened", clientKey, ms)), nil
 }
 

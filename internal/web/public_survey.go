@@ -136,7 +136,7 @@ func visibleQuestions(qs []feedback.FormQuestion, vis map[string]bool) []feedbac
 func (s *Server) renderForm(w http.ResponseWriter, r *http.Request, status int, v surveyView) {
 	ctx := s.respondentCtx(r)
 	if v.State == "form" {
-		seal, err := s.cfg.Surveys.SealOpened(ctx, v.ClientKey, s.cfg.Now())
+		seal, err := s.cfg.Surveys.SealOpened(ctx, v.ClientKey)
 		if err != nil {
 			s.pageError(w, r, err)
 			return

@@ -66,7 +66,7 @@ func (s *Server) handleWidgetForm(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	key := feedback.NewClientKey()
-	seal, err := s.cfg.Surveys.SealOpened(ctx, key, s.cfg.Now())
+	seal, err := s.cfg.Surveys.SealOpened(ctx, key)
 	if err != nil {
 		s.apiError(w, r, err)
 		return

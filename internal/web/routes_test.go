@@ -33,9 +33,14 @@ func callFor(t *testing.T, h *harness, rt route) routeCall {
 	default:
 		p = strings.Replace(p, "{id}", fmt.Sprint(h.ids.hanako), 1)
 	}
+	if strings.Contains(p, "{slug}") || strings.Contains(p, "{token}") {
+		rs := respondentSeed(t, h)
+		p = strings.Replace(p, "{slug}", rs.slug, 1)
+		p = strings.Replace(p, "{token}", rs.token, 1)
+	}
 	p = strings.Replace(p, "{name}", "app.css", 1)
 	p = strings.Replace(p, "{$}", "", 1)
-	c := routeCall{path: p, json: rt.Access == api || rt.Access == writeKey}
+	c := routeCall{path: p, json: rt.Access == api || rt.Access == writeKey || strings.HasPrefix(p, "/w/")}
 	if rt.Access == writeKey {
 		c.path = "/v1/track"
 		c.body = `{"type":"track","userId":"u-1","event":"Route Test","messageId":"route-test-1"}`
@@ -67,6 +72,11 @@ func callFor(t *testing.T, h *harness, rt route) routeCall {
 		"POST /api/v1/users/{id}/enable":    ``,
 		"POST /api/v1/keys":                 `{"kind":"api","name":"CI","role":"viewer"}`,
 		"POST /api/v1/keys/{id}/revoke":     ``,
+		// Voice of the customer: respondents (public).
+		"POST /s/{slug}":  "client_key=" + testClientKey + "&page=score&q.nps=9",
+		"POST /r/{token}": "client_key=" + testClientKey + "&page=score&q.nps=9",
+		"POST /u/{token}": "List-Unsubscribe=One-Click",
+		"POST /w/{slug}":  `{"client_key":"` + testClientKey + `","page":"score","answers":[{"question":"nps","num":9}]}`,
 	}
 	b, ok := bodies[rt.Method+" "+rt.Pattern]
 	if !ok {
@@ -122,7 +132,7 @@ func TestRouteRoleMatrix(t *testing.T) {
 					toLogin = false // signing out ends on the login page
 				}
 				switch {
-				case rt.Access == public:
+				case rt.Access == public || rt.Access == respondent:
 					if status >= 400 {
 						t.Fatalf("public route answered %d: %s", status, w.Body.String())
 					}

@@ -40,7 +40,7 @@
       boxShadow: '0 8px 24px rgba(0,0,0,.18)', padding: '1rem', font: '15px/1.5 system-ui,-apple-system,sans-serif' });
     box.setAttribute('role', 'dialog');
     box.setAttribute('aria-label', state.form.name);
-    var close = el('button', css({}, btn), '×');
+    var close = el('button', btn, '×');
     css(close, { float: 'right', border: '0', minWidth: '0', padding: '0 .25rem', fontSize: '1.25rem' });
     close.setAttribute('aria-label', 'Close');
     close.className = 'kz-close';
@@ -70,7 +70,7 @@
       if (q.points && q.type !== 'expectation') {
         var row = el('div', { display: 'flex', flexWrap: 'wrap', gap: '.25rem' });
         q.points.forEach(function (pt) {
-          var b = el('button', css({}, btn), String(pt.value));
+          var b = el('button', btn, String(pt.value));
           b.type = 'button';
           b.value = String(pt.value);
           if (pt.label) { b.title = pt.label; }
