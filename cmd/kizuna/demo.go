@@ -12,7 +12,9 @@ import (
 	"time"
 
 	"github.com/kizuna-oss/kizuna/internal/auth"
+	"github.com/kizuna-oss/kizuna/internal/customer"
 	"github.com/kizuna-oss/kizuna/internal/db"
+	"github.com/kizuna-oss/kizuna/internal/feedback/reviews"
 	"github.com/kizuna-oss/kizuna/internal/importer"
 	"github.com/kizuna-oss/kizuna/sampledata"
 )
@@ -117,6 +119,10 @@ func loadDemo(ctx context.Context, e *env, path string, samples fs.FS) (*db.DB, 
 			return nil, err
 		}
 	}
+	if err := loadDemoReviews(ctx, e, d, samples); err != nil {
+		d.Close()
+		return nil, err
+	}
 	return d, nil
 }
 
@@ -138,6 +144,29 @@ func importSample(ctx context.Context, e *env, d *db.DB, samples fs.FS, kind, na
 	if err != nil {
 		return fmt.Errorf("demo: import %s: %w", name, err)
 	}
+	return nil
+}
+
+// loadDemoReviews imports the Women's Clothing Reviews sample as past
+// feedback (rating as CSAT, "Recommended IND" as a yes/no question, title
+// and text as the verbatim, department as an attribute), so the survey
+// dashboards show real data. A sample set without the file (tests) skips it.
+func loadDemoReviews(ctx context.Context, e *env, d *db.DB, samples fs.FS) error {
+	f, err := samples.Open(sampledata.WomensClothingReviews)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("demo: open sample %s: %w", sampledata.WomensClothingReviews, err)
+	}
+	defer f.Close()
+	fmt.Fprintf(e.stderr, "importing %s as survey responses …\n", sampledata.WomensClothingReviews)
+	sum, err := reviews.LoadDemo(ctx, d, customer.NewService(d), f)
+	if err != nil {
+		return fmt.Errorf("demo: import %s: %w", sampledata.WomensClothingReviews, err)
+	}
+	fmt.Fprintf(e.stderr, "imported %d reviews as responses (%d rejected) in %s\n", sum.Imported, sum.Rejected,
+		sum.Duration.Round(10*time.Millisecond))
 	return nil
 }
 

@@ -24,6 +24,7 @@ import (
 )
 
 const importUsage = `Usage: kizuna import customers|orders [flags] FILE
+       kizuna import feedback --survey SLUG --map MAPPING.json [flags] FILE
 
 FILE is a CSV file, optionally gzip-compressed, or - for standard input.
 Order files are recognised by their header: the UCI Online Retail columns,
@@ -60,9 +61,12 @@ func (e *env) parseInterspersed(fs *flag.FlagSet, args []string) ([]string, erro
 }
 
 func cmdImport(ctx context.Context, e *env, args []string) error {
+	if len(args) > 0 && args[0] == "feedback" {
+		return cmdImportFeedback(ctx, e, args[1:])
+	}
 	if len(args) == 0 || (args[0] != "customers" && args[0] != "orders") {
 		fmt.Fprint(e.stderr, importUsage)
-		return usageError{"import what? (customers or orders)"}
+		return usageError{"import what? (customers, orders or feedback)"}
 	}
 	kind := args[0]
 	fs := e.flags("import " + kind)

@@ -34,6 +34,7 @@ Usage:
   kizuna user create --email E --password P --role R [--db ...]  add a user
   kizuna key create --kind write|api --name N [--role R]         create a key (secret on the last line)
   kizuna import customers|orders [--db ...] FILE                 import a CSV file
+  kizuna import feedback --survey SLUG --map MAP.json FILE       import past survey feedback
   kizuna bench ingest [...]                                      measure ingestion
   kizuna version                                                 print the version
 

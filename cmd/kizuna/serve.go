@@ -175,7 +175,9 @@ func serve(ctx context.Context, e *env, d *db.DB, ln net.Listener, log *slog.Log
 	// Background work, each run claimed by one node through job_leases.
 	runner := jobs.NewRunner(d, log)
 	runner.Start(ctx, jobs.Job{Name: "auth.prune", Every: 10 * time.Minute, Run: accounts.Prune})
-	runner.Start(ctx, surveys.Jobs()...)
+	// Committed events reach the survey triggers through a durable feed
+	// (a mark in the database), not an in-process hook a crash could lose.
+	runner.Start(ctx, append(surveys.Jobs(), surveys.FeedJob())...)
 	runner.Start(ctx, desk.Jobs()...)
 	defer runner.Stop()
 

@@ -34,7 +34,8 @@ type Runner struct {
 	log    *slog.Logger
 	now    func() time.Time
 
-	cancel context.CancelFunc
+	mu      sync.Mutex
+	cancels []context.CancelFunc
 	wg     sync.WaitGroup
 }
 
@@ -54,9 +55,13 @@ func NewRunner(d *db.DB, log *slog.Logger) *Runner {
 // Holder identifies this runner in job_leases.
 func (r *Runner) Holder() string { return r.holder }
 
-// Start runs each job every Every on whichever node holds its lease.
+// Start runs each job every Every on whichever node holds its lease. It
+// may be called several times; Stop ends the loops of every call.
 func (r *Runner) Start(ctx context.Context, jobs ...Job) {
-	ctx, r.cancel = context.WithCancel(ctx)
+	ctx, cancel := context.WithCancel(ctx)
+	r.mu.Lock()
+	r.cancels = append(r.cancels, cancel)
+	r.mu.Unlock()
 	for _, j := range jobs {
 		r.wg.Add(1)
 		go r.loop(ctx, j)
@@ -65,9 +70,12 @@ func (r *Runner) Start(ctx context.Context, jobs ...Job) {
 
 // Stop ends every loop and waits for a running job to return.
 func (r *Runner) Stop() {
-	if r.cancel != nil {
-		r.cancel()
+	r.mu.Lock()
+	for _, cancel := range r.cancels {
+		cancel()
 	}
+	r.cancels = nil
+	r.mu.Unlock()
 	r.wg.Wait()
 }
 

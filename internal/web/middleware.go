@@ -223,7 +223,7 @@ func (s *Server) authenticate(rt route, unsafe bool, next http.Handler) http.Han
 			s.setLocale(st, r)
 		}
 
-		if st.Principal == nil && rt.Access != public {
+		if st.Principal == nil && rt.Access != public && rt.Access != respondent {
 			if rt.Access == api {
 				s.apiError(w, r, &kizuna.Error{Code: kizuna.EUNAUTHORIZED, Message: "sign in or send an API key (Authorization: Bearer <key>)"})
 				return
@@ -243,6 +243,10 @@ func (s *Server) authenticate(rt route, unsafe bool, next http.Handler) http.Han
 				s.fail(rt, w, r, err)
 				return
 			}
+		}
+		if rt.Access == respondent {
+			next.ServeHTTP(w, r)
+			return
 		}
 		if unsafe && !sameOrigin(r) {
 			s.fail(rt, w, r, &kizuna.Error{Code: kizuna.EFORBIDDEN, Message: "cross-origin request refused"})

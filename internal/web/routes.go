@@ -22,6 +22,13 @@ const (
 	// write key (HTTP Basic, the key as user name) and applies its own body
 	// limits, so the web middleware only measures them.
 	writeKey
+	// respondent routes are public pages and JSON for survey respondents:
+	// no sign-in, and no CSRF cookie either, because the capability in the
+	// request itself (the link's token, the form's random client key) is
+	// what an attacker's page cannot supply. They also answer cross-origin
+	// (the widget on a customer's site, one-click unsubscribe from a mail
+	// client), which the CSRF and same-origin checks would refuse.
+	respondent
 )
 
 // route is one entry of the HTTP surface. An empty Method matches every
@@ -115,6 +122,18 @@ func (s *Server) routeTable() []route {
 		)
 		// Voice of the customer: JSON API (surveyAPIRoutes, below).
 		routes = append(routes, s.surveyAPIRoutes()...)
+		routes = append(routes,
+			// Voice of the customer: respondents (public). A GET only shows
+			// (mail scanners fetch every link); POSTs save and complete.
+			route{"GET", "/s/{slug}", respondent, "", s.handlePublicSurvey},
+			route{"POST", "/s/{slug}", respondent, "", s.handlePublicSurveySubmit},
+			route{"GET", "/r/{token}", respondent, "", s.handleLinkSurvey},
+			route{"POST", "/r/{token}", respondent, "", s.handleLinkSurveySubmit},
+			route{"GET", "/u/{token}", respondent, "", s.handleUnsubscribePage},
+			route{"POST", "/u/{token}", respondent, "", s.handleUnsubscribe},
+			route{"GET", "/w/{slug}", respondent, "", s.handleWidgetForm},
+			route{"POST", "/w/{slug}", respondent, "", s.handleWidgetAnswer},
+		)
 	}
 	if s.cfg.Results != nil {
 		// Voice of the customer: results (HTML).

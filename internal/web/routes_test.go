@@ -49,9 +49,14 @@ func callFor(t *testing.T, h *harness, rt route) routeCall {
 	default:
 		p = strings.Replace(p, "{id}", fmt.Sprint(h.ids.hanako), 1)
 	}
+	if strings.Contains(p, "{slug}") || strings.Contains(p, "{token}") {
+		rs := respondentSeed(t, h)
+		p = strings.Replace(p, "{slug}", rs.slug, 1)
+		p = strings.Replace(p, "{token}", rs.token, 1)
+	}
 	p = strings.Replace(p, "{name}", "app.css", 1)
 	p = strings.Replace(p, "{$}", "", 1)
-	c := routeCall{path: p, json: rt.Access == api || rt.Access == writeKey}
+	c := routeCall{path: p, json: rt.Access == api || rt.Access == writeKey || strings.HasPrefix(p, "/w/")}
 	if rt.Access == writeKey {
 		c.path = "/v1/track"
 		c.body = `{"type":"track","userId":"u-1","event":"Route Test","messageId":"route-test-1"}`
@@ -109,6 +114,11 @@ func callFor(t *testing.T, h *harness, rt route) routeCall {
 		"POST /api/v1/ticket-categories":          `{"slug":"stock","name_ja":"在庫","name_en":"Stock","position":3}`,
 		"PATCH /api/v1/ticket-categories/{id}":    `{"slug":"before-purchase","name_ja":"ご購入前","name_en":"Before purchase","position":1}`,
 		"PUT /api/v1/sla-policy":                  `{"policy":{"name":"Std","pause_on_hold":true,"warning":{"percent":75,"minutes_before":0},"rules":[{"priority":"","category":"","targets":[{"metric":"first_response","minutes":120,"measure":"business"}]}]},"calendar":{"time_zone":"Asia/Tokyo","japanese_holidays":true,"weekly":[[],[{"start":"09:00","end":"18:00"}],[],[],[],[],[]]}}`,
+		// Voice of the customer: respondents (public).
+		"POST /s/{slug}":  "client_key=" + testClientKey + "&page=score&q.nps=9",
+		"POST /r/{token}": "client_key=" + testClientKey + "&page=score&q.nps=9",
+		"POST /u/{token}": "List-Unsubscribe=One-Click",
+		"POST /w/{slug}":  `{"client_key":"` + testClientKey + `","page":"score","answers":[{"question":"nps","num":9}]}`,
 	}
 	for k, v := range surveyBodies(h) {
 		bodies[k] = v
@@ -167,7 +177,7 @@ func TestRouteRoleMatrix(t *testing.T) {
 					toLogin = false // signing out ends on the login page
 				}
 				switch {
-				case rt.Access == public:
+				case rt.Access == public || rt.Access == respondent:
 					if status >= 400 {
 						t.Fatalf("public route answered %d: %s", status, w.Body.String())
 					}
