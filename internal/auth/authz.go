@@ -60,20 +60,27 @@ const (
 	// PermSurveysRespond is what a survey respondent (the public form, a
 	// personal link) may do: answer, and unsubscribe through its link.
 	PermSurveysRespond Permission = "surveys.respond"
+	// Knowledge base: every staff member reads drafts and history; agents
+	// write drafts; managers publish (and arrange categories). The public
+	// help center needs none of these: it only ever sees published content.
+	PermKBRead    Permission = "kb.read"
+	PermKBWrite   Permission = "kb.write"
+	PermKBPublish Permission = "kb.publish"
 )
 
 // policy maps each role to what it may do. Write keys hold PermIngest only.
 var policy = map[Role][]Permission{
-	RoleViewer: {PermDashboardRead, PermCustomersRead, PermEventsRead, PermOrdersRead, PermSurveysRead},
+	RoleViewer: {PermDashboardRead, PermCustomersRead, PermEventsRead, PermOrdersRead, PermSurveysRead,
+		PermKBRead},
 	RoleAgent: {PermDashboardRead, PermCustomersRead, PermCustomersWrite, PermEventsRead, PermOrdersRead,
-		PermSurveysRead},
+		PermSurveysRead, PermKBRead, PermKBWrite},
 	RoleManager: {PermDashboardRead, PermCustomersRead, PermCustomersWrite, PermCustomersMerge,
 		PermEventsRead, PermOrdersRead, PermDataExport, PermDataImport, PermAuditRead,
-		PermSurveysRead, PermSurveysWrite, PermResponsesExport},
+		PermSurveysRead, PermSurveysWrite, PermResponsesExport, PermKBRead, PermKBWrite, PermKBPublish},
 	RoleAdmin: {PermDashboardRead, PermCustomersRead, PermCustomersWrite, PermCustomersMerge,
 		PermCustomersUnmerge, PermEventsRead, PermOrdersRead, PermDataExport, PermDataImport,
 		PermAuditRead, PermUsersManage, PermKeysManage,
-		PermSurveysRead, PermSurveysWrite, PermResponsesExport},
+		PermSurveysRead, PermSurveysWrite, PermResponsesExport, PermKBRead, PermKBWrite, PermKBPublish},
 }
 
 // RoleCan reports whether role r holds permission p.

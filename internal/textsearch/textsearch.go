@@ -118,11 +118,16 @@ func Parse(s string, asYouType bool) Query {
 // MaxAnyTerms, in order of appearance) joined by OR, for suggestions. A
 // ticket's words will never all be in one article; the engines' ranking
 // (bm25, ts_rank) puts the article sharing the most, and the rarest, first.
-// Callers may drop terms too common to tell articles apart (Without).
+// English stop words ("the", "how", "my") are left out: in an OR query
+// they would match everything. Callers may drop further terms too common
+// in their documents to tell them apart (Without).
 func ParseAny(s string) Query {
 	q := Query{Any: true}
 	seen := map[string]bool{}
 	each(s, true, func(term string, prefix bool) {
+		if english.IsStopWord(term) {
+			return
+		}
 		if !seen[term] && len(q.Terms) < MaxAnyTerms {
 			seen[term] = true
 			q.Terms = append(q.Terms, Term{Text: term, Prefix: prefix})

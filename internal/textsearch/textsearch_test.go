@@ -90,7 +90,7 @@ func TestQueryRenderingQuotesInput(t *testing.T) {
 }
 
 func TestParseAnyRendersOr(t *testing.T) {
-	q := ParseAny(`Returns & "返品" returns`)
+	q := ParseAny(`The returns & "返品" of my returns`)
 	if got, want := q.FTS5Match(), `"return" OR "返品"`; got != want {
 		t.Errorf("FTS5Match = %s, want %s", got, want)
 	}
