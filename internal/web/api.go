@@ -204,4 +204,5 @@ var allPermissions = []auth.Permission{
 	auth.PermCustomersUnmerge, auth.PermEventsRead, auth.PermOrdersRead, auth.PermDataExport,
 	auth.PermDataImport, auth.PermAuditRead, auth.PermUsersManage, auth.PermKeysManage,
 	auth.PermSurveysRead, auth.PermSurveysWrite, auth.PermResponsesExport,
+	auth.PermKBRead, auth.PermKBWrite, auth.PermKBPublish,
 }

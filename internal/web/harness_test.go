@@ -21,6 +21,7 @@ import (
 	"github.com/kizuna-oss/kizuna/internal/customer"
 	"github.com/kizuna-oss/kizuna/internal/db"
 	"github.com/kizuna-oss/kizuna/internal/ingest"
+	"github.com/kizuna-oss/kizuna/internal/kb"
 )
 
 const (
@@ -117,6 +118,9 @@ func buildSeed() (s seed) {
 	s.writeKey, s.writeSecret = wk.ID, wsecret
 	s.creds["writekey"] = cred{basic: wsecret}
 	s.ids, s.err = seedCustomers(ctx, d, accounts, wsecret)
+	if s.err == nil {
+		s.err = seedKB(ctx, d)
+	}
 	return s
 }
 
@@ -238,7 +242,7 @@ func newHarness(t *testing.T) *harness {
 }
 
 func (h *harness) config() Config {
-	return Config{Customers: h.customers, Accounts: h.accounts, DB: h.db, Ingest: h.ingest, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
+	return Config{Customers: h.customers, Accounts: h.accounts, KB: kb.NewService(h.db), DB: h.db, Ingest: h.ingest, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
 		Now: func() time.Time { return testNow }}
 }
 

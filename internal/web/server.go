@@ -25,6 +25,7 @@ import (
 	"github.com/kizuna-oss/kizuna/internal/db"
 	"github.com/kizuna-oss/kizuna/internal/feedback"
 	"github.com/kizuna-oss/kizuna/internal/feedback/results"
+	"github.com/kizuna-oss/kizuna/internal/kb"
 )
 
 // Config is everything the server needs; cmd/kizuna wires it.
@@ -36,6 +37,9 @@ type Config struct {
 	// routes out. Both check the caller's permission in every method.
 	Surveys *feedback.Service
 	Results *results.Service
+	// KB is the knowledge base and help center (internal/kb); nil leaves
+	// its routes out.
+	KB *kb.Service
 	// BaseURL is the installation's public URL (links in mail, the widget
 	// snippet), e.g. "https://cx.example.com".
 	BaseURL string
