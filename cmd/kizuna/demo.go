@@ -14,6 +14,7 @@ import (
 	"github.com/kizuna-oss/kizuna/internal/auth"
 	"github.com/kizuna-oss/kizuna/internal/db"
 	"github.com/kizuna-oss/kizuna/internal/importer"
+	"github.com/kizuna-oss/kizuna/internal/kb"
 	"github.com/kizuna-oss/kizuna/sampledata"
 )
 
@@ -116,6 +117,11 @@ func loadDemo(ctx context.Context, e *env, path string, samples fs.FS) (*db.DB, 
 			d.Close()
 			return nil, err
 		}
+	}
+	// The help center: a shop's common questions in Japanese and English.
+	if err := kb.NewService(d).LoadDemo(ctx); err != nil {
+		d.Close()
+		return nil, fmt.Errorf("demo: help articles: %w", err)
 	}
 	return d, nil
 }

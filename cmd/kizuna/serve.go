@@ -22,6 +22,7 @@ import (
 	"github.com/kizuna-oss/kizuna/internal/feedback/results"
 	"github.com/kizuna-oss/kizuna/internal/ingest"
 	"github.com/kizuna-oss/kizuna/internal/jobs"
+	"github.com/kizuna-oss/kizuna/internal/kb"
 	"github.com/kizuna-oss/kizuna/internal/mail"
 	"github.com/kizuna-oss/kizuna/internal/web"
 )
@@ -180,6 +181,7 @@ func serve(ctx context.Context, e *env, d *db.DB, ln net.Listener, log *slog.Log
 		Accounts:   accounts,
 		Surveys:    surveys,
 		Results:    surveyResults,
+		KB:         kb.NewService(d),
 		BaseURL:    baseURL,
 		DB:         d,
 		Ingest:     ingest.NewHandler(accounts, writer, metrics, log),
