@@ -16,6 +16,7 @@ import (
 	"github.com/kizuna-oss/kizuna/internal/db"
 	"github.com/kizuna-oss/kizuna/internal/feedback/reviews"
 	"github.com/kizuna-oss/kizuna/internal/importer"
+	"github.com/kizuna-oss/kizuna/internal/kb"
 	"github.com/kizuna-oss/kizuna/sampledata"
 )
 
@@ -122,6 +123,11 @@ func loadDemo(ctx context.Context, e *env, path string, samples fs.FS) (*db.DB, 
 	if err := loadDemoReviews(ctx, e, d, samples); err != nil {
 		d.Close()
 		return nil, err
+	}
+	// The help center: a shop's common questions in Japanese and English.
+	if err := kb.NewService(d).LoadDemo(ctx); err != nil {
+		d.Close()
+		return nil, fmt.Errorf("demo: help articles: %w", err)
 	}
 	return d, nil
 }

@@ -22,6 +22,7 @@ import (
 	"github.com/kizuna-oss/kizuna/internal/feedback/results"
 	"github.com/kizuna-oss/kizuna/internal/ingest"
 	"github.com/kizuna-oss/kizuna/internal/jobs"
+	"github.com/kizuna-oss/kizuna/internal/kb"
 	"github.com/kizuna-oss/kizuna/internal/mail"
 	"github.com/kizuna-oss/kizuna/internal/support"
 	"github.com/kizuna-oss/kizuna/internal/web"
@@ -187,6 +188,7 @@ func serve(ctx context.Context, e *env, d *db.DB, ln net.Listener, log *slog.Log
 		Surveys:    surveys,
 		Results:    surveyResults,
 		Support:    desk,
+		KB:         kb.NewService(d),
 		BaseURL:    baseURL,
 		DB:         d,
 		Ingest:     ingest.NewHandler(accounts, writer, metrics, log),

@@ -71,24 +71,33 @@ const (
 	// PermTicketsOwn is what a customer principal (the portal) holds: its
 	// own tickets, selected by the principal's customer id, never by input.
 	PermTicketsOwn Permission = "tickets.own"
+	// Knowledge base: every staff member reads drafts and history; agents
+	// write drafts; managers publish (and arrange categories). The public
+	// help center needs none of these: it only ever sees published content.
+	PermKBRead    Permission = "kb.read"
+	PermKBWrite   Permission = "kb.write"
+	PermKBPublish Permission = "kb.publish"
 )
 
 // policy maps each role to what it may do. Write keys hold PermIngest only.
 var policy = map[Role][]Permission{
 	RoleViewer: {PermDashboardRead, PermCustomersRead, PermEventsRead, PermOrdersRead, PermSurveysRead,
-		PermTicketsRead},
+		PermTicketsRead, PermKBRead},
 	RoleAgent: {PermDashboardRead, PermCustomersRead, PermCustomersWrite, PermEventsRead, PermOrdersRead,
 		PermSurveysRead,
-		PermTicketsRead, PermTicketsWrite, PermTicketsAssign},
+		PermTicketsRead, PermTicketsWrite, PermTicketsAssign,
+		PermKBRead, PermKBWrite},
 	RoleManager: {PermDashboardRead, PermCustomersRead, PermCustomersWrite, PermCustomersMerge,
 		PermEventsRead, PermOrdersRead, PermDataExport, PermDataImport, PermAuditRead,
 		PermSurveysRead, PermSurveysWrite, PermResponsesExport,
-		PermTicketsRead, PermTicketsWrite, PermTicketsAssign, PermMacrosManage, PermCategoriesManage, PermSLAManage},
+		PermTicketsRead, PermTicketsWrite, PermTicketsAssign, PermMacrosManage, PermCategoriesManage, PermSLAManage,
+		PermKBRead, PermKBWrite, PermKBPublish},
 	RoleAdmin: {PermDashboardRead, PermCustomersRead, PermCustomersWrite, PermCustomersMerge,
 		PermCustomersUnmerge, PermEventsRead, PermOrdersRead, PermDataExport, PermDataImport,
 		PermAuditRead, PermUsersManage, PermKeysManage,
 		PermSurveysRead, PermSurveysWrite, PermResponsesExport,
-		PermTicketsRead, PermTicketsWrite, PermTicketsAssign, PermMacrosManage, PermCategoriesManage, PermSLAManage},
+		PermTicketsRead, PermTicketsWrite, PermTicketsAssign, PermMacrosManage, PermCategoriesManage, PermSLAManage,
+		PermKBRead, PermKBWrite, PermKBPublish},
 }
 
 // RoleCan reports whether role r holds permission p.

@@ -36,7 +36,7 @@ type Runner struct {
 
 	mu      sync.Mutex
 	cancels []context.CancelFunc
-	wg     sync.WaitGroup
+	wg      sync.WaitGroup
 }
 
 // NewRunner returns a runner whose leases carry a holder id unique to this

@@ -70,9 +70,17 @@ type Term struct {
 	Prefix bool
 }
 
-// Query is a parsed search: a document matches when it holds every term.
+// MaxAnyTerms bounds a ParseAny query: enough for a ticket's first
+// paragraphs in Japanese, where every character pair is a term.
+const MaxAnyTerms = 96
+
+// Query is a parsed search: a document matches when it holds every term,
+// or, when Any is set, when it holds at least one (ranked by how many and
+// how rare).
 type Query struct {
 	Terms []Term
+	// Any renders the terms joined by OR instead of AND (see ParseAny).
+	Any bool
 }
 
 // Empty reports whether the query has nothing to search for (only
@@ -105,13 +113,50 @@ func Parse(s string, asYouType bool) Query {
 	return q
 }
 
+// ParseAny turns long text — a ticket being answered, a message typed
+// into a contact form — into an "any term" query: its distinct terms (up to
+// MaxAnyTerms, in order of appearance) joined by OR, for suggestions. A
+// ticket's words will never all be in one article; the engines' ranking
+// (bm25, ts_rank) puts the article sharing the most, and the rarest, first.
+// English stop words ("the", "how", "my") are left out: in an OR query
+// they would match everything. Callers may drop further terms too common
+// in their documents to tell them apart (Without).
+func ParseAny(s string) Query {
+	q := Query{Any: true}
+	seen := map[string]bool{}
+	each(s, true, func(term string, prefix bool) {
+		if english.IsStopWord(term) {
+			return
+		}
+		if !seen[term] && len(q.Terms) < MaxAnyTerms {
+			seen[term] = true
+			q.Terms = append(q.Terms, Term{Text: term, Prefix: prefix})
+		}
+	})
+	return q
+}
+
+// Without returns q without the terms for which drop reports true.
+func (q Query) Without(drop func(Term) bool) Query {
+	out := Query{Any: q.Any}
+	for _, t := range q.Terms {
+		if !drop(t) {
+			out.Terms = append(out.Terms, t)
+		}
+	}
+	return out
+}
+
 // FTS5Match renders q for SQLite: `MATCH ?` with this argument. Every term
 // is a quoted string (FTS5 syntax in the input is never interpreted);
-// terms separated by spaces must all match.
+// terms separated by spaces must all match, or with Any, terms separated
+// by OR any one.
 func (q Query) FTS5Match() string {
 	var b strings.Builder
 	for i, t := range q.Terms {
-		if i > 0 {
+		if i > 0 && q.Any {
+			b.WriteString(" OR ")
+		} else if i > 0 {
 			b.WriteByte(' ')
 		}
 		b.WriteByte('"')
@@ -126,11 +171,13 @@ func (q Query) FTS5Match() string {
 
 // TSQuery renders q for Postgres: `@@ $1::tsquery` with this argument.
 // Every term is a quoted lexeme, so tsquery operators in the input are
-// never interpreted.
+// never interpreted. Terms are joined by & (all), or with Any by | (any).
 func (q Query) TSQuery() string {
 	var b strings.Builder
 	for i, t := range q.Terms {
-		if i > 0 {
+		if i > 0 && q.Any {
+			b.WriteString(" | ")
+		} else if i > 0 {
 			b.WriteString(" & ")
 		}
 		b.WriteByte('\'')

@@ -88,3 +88,23 @@ func TestQueryRenderingQuotesInput(t *testing.T) {
 		t.Errorf("%d terms, want at most %d", len(long.Terms), MaxQueryTerms)
 	}
 }
+
+func TestParseAnyRendersOr(t *testing.T) {
+	q := ParseAny(`The returns & "返品" of my returns`)
+	if got, want := q.FTS5Match(), `"return" OR "返品"`; got != want {
+		t.Errorf("FTS5Match = %s, want %s", got, want)
+	}
+	if got, want := q.TSQuery(), `'return' | '返品'`; got != want {
+		t.Errorf("TSQuery = %s, want %s", got, want)
+	}
+	if got := q.Without(func(t Term) bool { return t.Text == "return" }).FTS5Match(); got != `"返品"` {
+		t.Errorf("Without: %s", got)
+	}
+	if all := Parse("returns 返品", false); all.Any || all.FTS5Match() != `"return" "返品"` {
+		t.Errorf("Parse must stay AND: %+v", all)
+	}
+	long := ParseAny(strings.Repeat("あいうえおかきくけこさしすせそたちつてとなにぬねのはひふへほまみむめもやゆよらりるれろわをん", 3))
+	if len(long.Terms) > MaxAnyTerms {
+		t.Errorf("ParseAny kept %d terms", len(long.Terms))
+	}
+}

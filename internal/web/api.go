@@ -206,4 +206,5 @@ var allPermissions = []auth.Permission{
 	auth.PermSurveysRead, auth.PermSurveysWrite, auth.PermResponsesExport,
 	auth.PermTicketsRead, auth.PermTicketsWrite, auth.PermTicketsAssign, auth.PermMacrosManage,
 	auth.PermCategoriesManage, auth.PermSLAManage,
+	auth.PermKBRead, auth.PermKBWrite, auth.PermKBPublish,
 }

@@ -23,6 +23,7 @@ import (
 	"github.com/kizuna-oss/kizuna/internal/feedback"
 	"github.com/kizuna-oss/kizuna/internal/feedback/results"
 	"github.com/kizuna-oss/kizuna/internal/ingest"
+	"github.com/kizuna-oss/kizuna/internal/kb"
 	"github.com/kizuna-oss/kizuna/internal/support"
 )
 
@@ -128,6 +129,9 @@ func buildSeed() (s seed) {
 		return s
 	}
 	s.ids.support, s.err = seedSupport(ctx, d)
+	if s.err == nil {
+		s.err = seedKB(ctx, d)
+	}
 	return s
 }
 
@@ -252,7 +256,7 @@ func newHarness(t *testing.T) *harness {
 }
 
 func (h *harness) config() Config {
-	return Config{Customers: h.customers, Accounts: h.accounts, DB: h.db, Support: support.NewService(h.db, h.customers), Ingest: h.ingest, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
+	return Config{Customers: h.customers, Accounts: h.accounts, DB: h.db, KB: kb.NewService(h.db), Support: support.NewService(h.db, h.customers), Ingest: h.ingest, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
 		Surveys: h.surveys, Results: h.results, BaseURL: testBaseURL,
 		Now: func() time.Time { return testNow }}
 }

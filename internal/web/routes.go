@@ -170,6 +170,33 @@ func (s *Server) routeTable() []route {
 			{"GET", "/api/v1/support-report", api, auth.PermTicketsRead, s.apiSupportReport},
 		}...)
 	}
+	if s.cfg.KB != nil {
+		// Knowledge base: the public help center (published content only),
+		// the staff editor, and the JSON API with search and suggestions.
+		routes = append(routes,
+			route{"GET", "/help", public, "", s.handleHelpIndex},
+			route{"GET", "/help/search", public, "", s.handleHelpSearch},
+			route{"GET", "/help/articles/{slug}", public, "", s.handleHelpArticle},
+			route{"POST", "/help/articles/{slug}/feedback", public, "", s.handleHelpFeedback},
+			route{"GET", "/api/v1/help/search", public, "", s.apiHelpSearch},
+			route{"GET", "/api/v1/help/suggest", public, "", s.apiHelpSuggest},
+			route{"GET", "/kb", page, auth.PermKBRead, s.handleKBList},
+			route{"GET", "/kb/new", page, auth.PermKBWrite, s.handleKBNew},
+			route{"POST", "/kb", page, auth.PermKBWrite, s.handleKBCreate},
+			route{"GET", "/kb/{id}", page, auth.PermKBRead, s.handleKBShow},
+			route{"GET", "/kb/{id}/edit/{locale}", page, auth.PermKBWrite, s.handleKBEdit},
+			route{"POST", "/kb/{id}/edit/{locale}", page, auth.PermKBWrite, s.handleKBSaveDraft},
+			route{"POST", "/kb/{id}/publish/{locale}", page, auth.PermKBPublish, s.handleKBPublish},
+			route{"GET", "/api/v1/kb/articles", api, auth.PermKBRead, s.apiKBArticles},
+			route{"POST", "/api/v1/kb/articles", api, auth.PermKBWrite, s.apiKBCreate},
+			route{"GET", "/api/v1/kb/articles/{id}", api, auth.PermKBRead, s.apiKBArticle},
+			route{"PUT", "/api/v1/kb/articles/{id}/draft/{locale}", api, auth.PermKBWrite, s.apiKBSaveDraft},
+			route{"POST", "/api/v1/kb/articles/{id}/publish/{locale}", api, auth.PermKBPublish, s.apiKBPublish},
+			route{"GET", "/api/v1/kb/categories", api, "", s.apiKBCategories},
+			route{"POST", "/api/v1/kb/categories", api, auth.PermKBPublish, s.apiKBCategoryCreate},
+			route{"GET", "/api/v1/kb/deflection", api, auth.PermKBRead, s.apiKBDeflection},
+		)
+	}
 	if s.cfg.Ingest != nil {
 		// Segment HTTP Tracking API: /v1/track, /v1/identify, /v1/page,
 		// /v1/screen, /v1/group, /v1/alias, /v1/batch.

@@ -28,6 +28,8 @@ func callFor(t *testing.T, h *harness, rt route) routeCall {
 		p = strings.Replace(p, "{id}", fmt.Sprint(h.ids.merge), 1)
 	case strings.Contains(p, "/users/"):
 		p = strings.Replace(p, "{id}", fmt.Sprint(h.userIDs[auth.RoleViewer]), 1)
+	case strings.HasPrefix(p, "/kb/"), strings.HasPrefix(p, "/api/v1/kb/"):
+		p = strings.Replace(p, "{id}", fmt.Sprint(theKBSeed.article), 1)
 	case strings.Contains(p, "/keys/"):
 		p = strings.Replace(p, "{id}", fmt.Sprint(h.writeKey), 1)
 	case strings.HasPrefix(p, "/surveys/{id}/results"):
@@ -49,13 +51,15 @@ func callFor(t *testing.T, h *harness, rt route) routeCall {
 	default:
 		p = strings.Replace(p, "{id}", fmt.Sprint(h.ids.hanako), 1)
 	}
-	if strings.Contains(p, "{slug}") || strings.Contains(p, "{token}") {
+	if !strings.HasPrefix(p, "/help/") && (strings.Contains(p, "{slug}") || strings.Contains(p, "{token}")) {
 		rs := respondentSeed(t, h)
 		p = strings.Replace(p, "{slug}", rs.slug, 1)
 		p = strings.Replace(p, "{token}", rs.token, 1)
 	}
 	p = strings.Replace(p, "{name}", "app.css", 1)
 	p = strings.Replace(p, "{$}", "", 1)
+	p = strings.Replace(p, "{locale}", "ja", 1)
+	p = strings.Replace(p, "{slug}", theKBSeed.slug, 1)
 	c := routeCall{path: p, json: rt.Access == api || rt.Access == writeKey || strings.HasPrefix(p, "/w/")}
 	if rt.Access == writeKey {
 		c.path = "/v1/track"
@@ -119,6 +123,15 @@ func callFor(t *testing.T, h *harness, rt route) routeCall {
 		"POST /r/{token}": "client_key=" + testClientKey + "&page=score&q.nps=9",
 		"POST /u/{token}": "List-Unsubscribe=One-Click",
 		"POST /w/{slug}":  `{"client_key":"` + testClientKey + `","page":"score","answers":[{"question":"nps","num":9}]}`,
+		// Knowledge base.
+		"POST /help/articles/{slug}/feedback":            "helpful=yes",
+		"POST /kb":                                       "slug=new-article&locale=ja&title=%E6%96%B0%E3%81%97%E3%81%84%E8%A8%98%E4%BA%8B&body=text",
+		"POST /kb/{id}/edit/{locale}":                    "title=%E8%BF%94%E5%93%81&body=new+text",
+		"POST /kb/{id}/publish/{locale}":                 "",
+		"POST /api/v1/kb/articles":                       `{"slug":"new-article","locale":"en","title":"New","body":"text"}`,
+		"PUT /api/v1/kb/articles/{id}/draft/{locale}":    `{"title":"返品・交換について","body":"new text"}`,
+		"POST /api/v1/kb/articles/{id}/publish/{locale}": ``,
+		"POST /api/v1/kb/categories":                     `{"slug":"new-category","name_ja":"新しい分類","name_en":"New category"}`,
 	}
 	for k, v := range surveyBodies(h) {
 		bodies[k] = v

@@ -25,6 +25,7 @@ import (
 	"github.com/kizuna-oss/kizuna/internal/db"
 	"github.com/kizuna-oss/kizuna/internal/feedback"
 	"github.com/kizuna-oss/kizuna/internal/feedback/results"
+	"github.com/kizuna-oss/kizuna/internal/kb"
 	"github.com/kizuna-oss/kizuna/internal/support"
 )
 
@@ -40,6 +41,9 @@ type Config struct {
 	// Support is the support desk (internal/support); nil leaves its
 	// routes out. It checks the caller's permission in every method.
 	Support *support.Service
+	// KB is the knowledge base and help center (internal/kb); nil leaves
+	// its routes out.
+	KB *kb.Service
 	// BaseURL is the installation's public URL (links in mail, the widget
 	// snippet), e.g. "https://cx.example.com".
 	BaseURL string

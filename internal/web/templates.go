@@ -114,6 +114,8 @@ func flashKey(done string) string {
 	switch done {
 	case "saved", "merged", "unmerged", "user_created", "role_changed", "user_disabled", "user_enabled", "key_revoked":
 		return "flash." + done
+	case "published":
+		return "kb.flash.published"
 	}
 	return ""
 }
