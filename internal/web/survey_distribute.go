@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/kizuna-oss/kizuna"
+	"github.com/kizuna-oss/kizuna/internal/auth"
 	"github.com/kizuna-oss/kizuna/internal/customer"
 	"github.com/kizuna-oss/kizuna/internal/feedback"
 )
@@ -36,22 +37,27 @@ type triggerForm struct {
 }
 
 type surveyDistributeView struct {
-	Survey      *feedback.Survey
-	PublicLink  string
-	Rules       feedback.ContactRules
-	Triggers    []feedback.Trigger
-	Invitations []feedback.Invitation
-	Report      *feedback.DistributionReport
-	Skipped     []countRow
-	Issued      []feedback.IssuedInvitation // links made by this post, shown once
-	Invited     int
-	Invite      inviteForm
-	Trigger     triggerForm
-	Stages      []string
-	InvStatuses []string
-	Units       []string
-	CondOps     []string
-	Done        string
+	Survey     *feedback.Survey
+	PublicLink string
+	// WidgetSnippet is the <script> tag a site embeds; WidgetSecret (only
+	// for those who may edit surveys) is what its server signs user ids
+	// with.
+	WidgetSnippet string
+	WidgetSecret  string
+	Rules         feedback.ContactRules
+	Triggers      []feedback.Trigger
+	Invitations   []feedback.Invitation
+	Report        *feedback.DistributionReport
+	Skipped       []countRow
+	Issued        []feedback.IssuedInvitation // links made by this post, shown once
+	Invited       int
+	Invite        inviteForm
+	Trigger       triggerForm
+	Stages        []string
+	InvStatuses   []string
+	Units         []string
+	CondOps       []string
+	Done          string
 	// The form an error belongs to ("invite", "trigger", "rules") and
 	// the error.
 	ErrorForm string
@@ -107,6 +113,14 @@ func (s *Server) loadDistribute(r *http.Request, id int64) (*surveyDistributeVie
 		Units:       []string{"minutes", "hours", "days"}, CondOps: []string{"eq", "ne", "gt", "gte", "lt", "lte", "exists"},
 		Invite: inviteForm{Channel: feedback.ChannelEmail, Pick: "ids"}, Trigger: triggerForm{Delay: "1", Unit: "days", CondOp: "eq"},
 		Done: surveyDone(r.URL.Query().Get("done"))}
+	base := strings.TrimRight(s.cfg.BaseURL, "/")
+	v.WidgetSnippet = `<script src="` + base + `/static/widget.js" data-survey="` + sv.Slug +
+		`" data-user-id="USER_ID" data-user-hash="HMAC_SHA256_HEX" async></script>`
+	if p, ok := auth.PrincipalFrom(ctx); ok && p.Can(auth.PermSurveysWrite) {
+		if v.WidgetSecret, err = s.cfg.Surveys.WidgetSecret(ctx); err != nil {
+			return nil, err
+		}
+	}
 	if v.Rules, err = s.cfg.Surveys.ContactRulesOf(ctx, id); err != nil {
 		return nil, err
 	}

@@ -441,6 +441,18 @@ func TestSurveyDistribution(t *testing.T) {
 		strings.Contains(body, `action="`+base+`/invite"`) {
 		t.Fatalf("viewer's distribution page: %d %s", w.Code, body)
 	}
+	// The widget snippet is for everyone who may read the survey; the
+	// secret that signs user ids only for those who may edit it.
+	if body := w.Body.String(); !strings.Contains(body, testBaseURL+"/static/widget.js") || strings.Contains(body, `id="widget-secret"`) {
+		t.Fatalf("viewer's widget section: %s", body)
+	}
+	secret, err := svc.WidgetSecret(sys)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if body := h.get(base+"/distribute", "manager").Body.String(); !strings.Contains(body, `id="widget-secret"`) || !strings.Contains(body, secret) {
+		t.Fatalf("manager's widget section lacks the secret")
+	}
 
 	// Personal links: one each, shown once.
 	r := h.post(base+"/invite", "manager", url.Values{"channel": {"link"}, "pick": {"ids"}, "customer_ids": {fmt.Sprintf("%d, %d", h.ids.hanako, h.ids.john)}})
