@@ -153,3 +153,5 @@ func mailText(from, subject, messageID, body string, extra ...string) string {
 	}
 	return h + "\n" + body + "\n"
 }
+
+func supportReply(body string) support.NewReply { return support.NewReply{Body: body} }
