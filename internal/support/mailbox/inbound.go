@@ -11,6 +11,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/kizuna-oss/kizuna"
+	"github.com/kizuna-oss/kizuna/internal/auth"
 	"github.com/kizuna-oss/kizuna/internal/customer"
 	"github.com/kizuna-oss/kizuna/internal/db"
 	"github.com/kizuna-oss/kizuna/internal/support"
@@ -52,6 +53,9 @@ var tagRE = regexp.MustCompile(`\[#(\d{1,18})-([a-z2-7]{10})\]`)
 // Errors: EINVALID (not a mail; refuse it for good), EUNAVAILABLE and
 // others (try again later). [tickets.write]
 func (m *Mailbox) Deliver(ctx context.Context, raw []byte, env Envelope) (*Result, error) {
+	if err := auth.Require(ctx, auth.PermTicketsWrite); err != nil {
+		return nil, err
+	}
 	if int64(len(raw)) > m.max {
 		return nil, &kizuna.Error{Code: kizuna.ETOOLARGE, Message: fmt.Sprintf("a mail may be at most %d bytes", m.max)}
 	}
