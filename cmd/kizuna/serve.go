@@ -25,6 +25,7 @@ import (
 	"github.com/kizuna-oss/kizuna/internal/kb"
 	"github.com/kizuna-oss/kizuna/internal/mail"
 	"github.com/kizuna-oss/kizuna/internal/support"
+	"github.com/kizuna-oss/kizuna/internal/support/mailbox"
 	"github.com/kizuna-oss/kizuna/internal/web"
 )
 
@@ -40,6 +41,10 @@ type serveOptions struct {
 	trustProxy bool
 	baseURL    string
 	smtp       mail.Config
+	// The support desk's mail channel.
+	smtpListen     string
+	supportAddress string
+	imap           mailbox.IMAPConfig
 }
 
 // addServeFlags defines the flags serve and demo share; the options hold
@@ -57,6 +62,12 @@ func addServeFlags(fs *flag.FlagSet) *serveOptions {
 	fs.StringVar(&o.smtp.Password, "smtp-password", "", "SMTP password (prefer KIZUNA_SMTP_PASSWORD)")
 	fs.StringVar(&o.smtp.From, "smtp-from", "", `sender address, e.g. "Kizuna <cx@example.com>"`)
 	fs.StringVar(&o.smtp.StartTLS, "smtp-starttls", "mandatory", "STARTTLS: mandatory, opportunistic or none")
+	fs.StringVar(&o.smtpListen, "smtp-listen", "", "receive support mail over SMTP on this address, e.g. 127.0.0.1:2525")
+	fs.StringVar(&o.supportAddress, "support-address", "", "support address(es), comma-separated: mail to them becomes tickets")
+	fs.StringVar(&o.imap.URL, "imap-url", "", "poll this mailbox for support mail: imaps://host:993 (or imap:// with STARTTLS)")
+	fs.StringVar(&o.imap.Username, "imap-username", "", "IMAP user name")
+	fs.StringVar(&o.imap.Password, "imap-password", "", "IMAP password (prefer KIZUNA_IMAP_PASSWORD)")
+	fs.StringVar(&o.imap.Mailbox, "imap-mailbox", "INBOX", "IMAP mailbox to poll")
 	return o
 }
 
@@ -181,6 +192,10 @@ func serve(ctx context.Context, e *env, d *db.DB, ln net.Listener, log *slog.Log
 	runner.Start(ctx, append(surveys.Jobs(), surveys.FeedJob())...)
 	runner.Start(ctx, desk.Jobs()...)
 	defer runner.Stop()
+	smtpDone, err := startSupportMail(ctx, d, desk, sender, runner, log, opts)
+	if err != nil {
+		return err
+	}
 
 	srv := web.New(web.Config{
 		Customers:  customers,
@@ -220,9 +235,66 @@ func serve(ctx context.Context, e *env, d *db.DB, ln net.Listener, log *slog.Log
 	if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) {
 		return err
 	}
+	if smtpDone != nil {
+		<-smtpDone // the receiver answers what it is storing, then stops
+	}
 	writer.Close()
 	log.Info("stopped")
 	return nil
+}
+
+// startSupportMail starts the desk's mail channel the options ask for: the
+// SMTP receiver (its returned channel closes once it has stopped with
+// ctx), IMAP polling, and the outbox that sends agents' replies.
+func startSupportMail(ctx context.Context, d *db.DB, desk *support.Service, sender *mail.Sender, runner *jobs.Runner,
+	log *slog.Logger, opts *serveOptions) (<-chan struct{}, error) {
+	if opts.supportAddress == "" {
+		if opts.smtpListen != "" || opts.imap.URL != "" {
+			return nil, usageError{"--smtp-listen and --imap-url need --support-address"}
+		}
+		return nil, nil
+	}
+	var addrs []string
+	for _, a := range strings.Split(opts.supportAddress, ",") {
+		if a = strings.TrimSpace(a); a != "" {
+			addrs = append(addrs, a)
+		}
+	}
+	mb, err := mailbox.New(d, desk, mailbox.Config{Addresses: addrs, Sender: sender, Log: log})
+	if err != nil {
+		return nil, usageError{fmt.Sprintf("--support-address: %v", err)}
+	}
+	if sender != nil {
+		runner.Start(ctx, mb.OutboxJob())
+	} else {
+		log.Warn("no --smtp-host: agents' replies to mail tickets stay queued until one is set")
+	}
+	if opts.imap.URL != "" {
+		job, err := mb.IMAPJob(opts.imap)
+		if err != nil {
+			return nil, usageError{fmt.Sprintf("IMAP settings: %v", err)}
+		}
+		runner.Start(ctx, job)
+		log.Info("polling IMAP for support mail", "mailbox", opts.imap.Mailbox)
+	}
+	if opts.smtpListen == "" {
+		return nil, nil
+	}
+	ln, err := net.Listen("tcp", opts.smtpListen)
+	if err != nil {
+		return nil, fmt.Errorf("--smtp-listen: %w", err)
+	}
+	domain := addrs[0][strings.LastIndexByte(addrs[0], '@')+1:]
+	domain = strings.TrimRight(domain, ">")
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		if err := mb.ServeSMTP(ctx, ln, domain); err != nil {
+			log.Error("SMTP receiver stopped", "err", err)
+		}
+	}()
+	log.Info("receiving support mail over SMTP", "addr", ln.Addr().String(), "for", strings.Join(addrs, ", "))
+	return done, nil
 }
 
 // displayAddr turns a wildcard listen address into one a browser can open.

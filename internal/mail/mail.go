@@ -96,8 +96,17 @@ type Message struct {
 	// ListUnsubscribe is an https URL that unsubscribes the recipient with
 	// one POST (RFC 8058); mail clients show an "unsubscribe" button.
 	ListUnsubscribe string
-	// InReplyTo threads a reminder under its invitation.
+	// InReplyTo threads a reminder under its invitation, or a support
+	// reply under the customer's mail.
 	InReplyTo string
+	// References is the thread (oldest first) for the References header;
+	// empty: InReplyTo alone.
+	References []string
+	// MessageID, when set, is used instead of a fresh one (an outbox that
+	// stores the id before sending, so a retry keeps it).
+	MessageID string
+	// ReplyTo is where the recipient's answer should go.
+	ReplyTo string
 }
 
 // NewMessageID returns a fresh Message-ID (without angle brackets) in the
@@ -121,11 +130,30 @@ func (s *Sender) Send(ctx context.Context, m Message) (string, error) {
 	msg.ToMailAddress(to)
 	msg.Subject(m.Subject)
 	msg.SetDate()
-	id := s.NewMessageID()
+	id := m.MessageID
+	if id == "" {
+		id = s.NewMessageID()
+	}
 	msg.SetMessageIDWithValue(id)
 	if m.InReplyTo != "" {
 		msg.SetGenHeader(gomail.HeaderInReplyTo, "<"+m.InReplyTo+">")
-		msg.SetGenHeader(gomail.HeaderReferences, "<"+m.InReplyTo+">")
+		refs := m.References
+		if len(refs) == 0 {
+			refs = []string{m.InReplyTo}
+		}
+		var b strings.Builder
+		for i, r := range refs {
+			if i > 0 {
+				b.WriteByte(' ')
+			}
+			b.WriteString("<" + r + ">")
+		}
+		msg.SetGenHeader(gomail.HeaderReferences, b.String())
+	}
+	if m.ReplyTo != "" {
+		if err := msg.ReplyTo(m.ReplyTo); err != nil {
+			return "", kizuna.FieldError("reply_to", "the reply-to %q is not a valid address", m.ReplyTo)
+		}
 	}
 	if m.ListUnsubscribe != "" {
 		msg.SetGenHeader(gomail.HeaderListUnsubscribe, "<"+m.ListUnsubscribe+">")
