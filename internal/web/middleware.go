@@ -165,10 +165,17 @@ func (s *Server) wrap(rt route) http.Handler {
 		return s.instrument(rt.Pattern, h)
 	}
 	unsafe := rt.Method != http.MethodGet && rt.Method != http.MethodHead
-	h = s.authenticate(rt, unsafe, h)
+	if rt.Access == customerPortal {
+		h = s.authenticatePortal(rt, unsafe, h)
+	} else {
+		h = s.authenticate(rt, unsafe, h)
+	}
 	limit := int64(maxFormBody)
 	if rt.Access == api {
 		limit = maxAPIBody
+	}
+	if unsafe && uploadRoutes[rt.Pattern] {
+		limit = maxUploadBody
 	}
 	inner := h
 	h = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
