@@ -175,7 +175,9 @@ type limit struct {
 // ThrottledError is the cause inside an ETOOMANY portal error.
 type ThrottledError struct{ RetryAt time.Time }
 
-func (e *ThrottledError) Error() string { return "throttled until " + e.RetryAt.UTC().Format(time.RFC3339) }
+func (e *ThrottledError) Error() string {
+	return "throttled until " + e.RetryAt.UTC().Format(time.RFC3339)
+}
 
 // count refuses with ETOOMANY when a key has reached its limit in the
 // window, and otherwise records one request against every key. Counting
