@@ -242,7 +242,7 @@ func (s *Server) authenticate(rt route, unsafe bool, next http.Handler) http.Han
 		if unsafe && rt.Access != api {
 			// Read the form now, so that an over-long body is reported as
 			// such rather than as a missing CSRF token.
-			if err := r.ParseForm(); err != nil {
+			if err := readForm(r); err != nil {
 				var mbe *http.MaxBytesError
 				if !errors.As(err, &mbe) {
 					err = &kizuna.Error{Code: kizuna.EINVALID, Message: "malformed form body", Err: err}

@@ -96,15 +96,20 @@ func (s *Server) authenticatePortal(rt route, unsafe bool, next http.Handler) ht
 	})
 }
 
+// readForm parses a form body, multipart (a form with files) or not.
+// ParseForm alone would leave a multipart body unread and, worse, make
+// PostFormValue skip it, so its CSRF field would seem missing.
+func readForm(r *http.Request) error {
+	if strings.HasPrefix(r.Header.Get("Content-Type"), "multipart/form-data") {
+		return r.ParseMultipartForm(1 << 20)
+	}
+	return r.ParseForm()
+}
+
 // parseUpload reads a form body, multipart or not, so that an over-long
 // body is reported as such (413) rather than as a missing CSRF token.
 func parseUpload(r *http.Request) error {
-	var err error
-	if strings.HasPrefix(r.Header.Get("Content-Type"), "multipart/form-data") {
-		err = r.ParseMultipartForm(1 << 20)
-	} else {
-		err = r.ParseForm()
-	}
+	err := readForm(r)
 	if err == nil {
 		return nil
 	}
