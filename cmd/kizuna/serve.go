@@ -175,6 +175,12 @@ func serve(ctx context.Context, e *env, d *db.DB, ln net.Listener, log *slog.Log
 	writer := ingest.NewWriter(d, customers, ingest.WriterConfig{Metrics: metrics, Logger: log})
 	defer writer.Close()
 	desk := support.NewService(d, customers)
+	portalOpts := support.PortalOptions{BaseURL: baseURL, Logger: log}
+	if sender != nil {
+		portalOpts.Mailer = sender
+	}
+	portal := support.NewPortal(desk, portalOpts)
+	defer portal.Wait() // sign-in and confirmation mails under way
 	surveys := feedback.NewService(d, feedback.Options{
 		OnComplete: []feedback.CompleteHook{results.OnComplete},
 		Complaints: desk, // no survey while a complaint (クレーム) is open
@@ -191,6 +197,7 @@ func serve(ctx context.Context, e *env, d *db.DB, ln net.Listener, log *slog.Log
 	// (a mark in the database), not an in-process hook a crash could lose.
 	runner.Start(ctx, append(surveys.Jobs(), surveys.FeedJob())...)
 	runner.Start(ctx, desk.Jobs()...)
+	runner.Start(ctx, portal.Jobs()...)
 	defer runner.Stop()
 	smtpDone, err := startSupportMail(ctx, d, desk, sender, runner, log, opts)
 	if err != nil {
@@ -203,6 +210,7 @@ func serve(ctx context.Context, e *env, d *db.DB, ln net.Listener, log *slog.Log
 		Surveys:    surveys,
 		Results:    surveyResults,
 		Support:    desk,
+		Portal:     portal,
 		KB:         kb.NewService(d),
 		BaseURL:    baseURL,
 		DB:         d,

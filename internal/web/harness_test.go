@@ -34,12 +34,14 @@ const (
 
 // who names a caller in tests: "anon", a role name (a signed-in user of
 // that role) or "key:<role>" (an API key with that role).
-var everyone = []string{"anon", "viewer", "agent", "manager", "admin", "key:viewer", "key:agent", "key:manager", "key:admin", "writekey"}
+// "customer" is Hanako signed in to the support portal (harness_portal_test.go).
+var everyone = []string{"anon", "viewer", "agent", "manager", "admin", "key:viewer", "key:agent", "key:manager", "key:admin", "writekey", "customer"}
 
 type cred struct {
 	token, csrf string // session
 	secret      string // API key (Bearer)
 	basic       string // write key (HTTP Basic user name)
+	portal      string // support portal session (csrf is its token)
 	role        auth.Role
 }
 
@@ -131,6 +133,9 @@ func buildSeed() (s seed) {
 	s.ids.support, s.err = seedSupport(ctx, d)
 	if s.err == nil {
 		s.err = seedKB(ctx, d)
+	}
+	if s.err == nil {
+		s.err = seedPortal(ctx, d, &s)
 	}
 	return s
 }
@@ -256,7 +261,8 @@ func newHarness(t *testing.T) *harness {
 }
 
 func (h *harness) config() Config {
-	return Config{Customers: h.customers, Accounts: h.accounts, DB: h.db, KB: kb.NewService(h.db), Support: support.NewService(h.db, h.customers), Ingest: h.ingest, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
+	desk := support.NewService(h.db, h.customers)
+	return Config{Customers: h.customers, Accounts: h.accounts, DB: h.db, KB: kb.NewService(h.db), Support: desk, Portal: h.portal(desk), Ingest: h.ingest, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
 		Surveys: h.surveys, Results: h.results, BaseURL: testBaseURL,
 		Now: func() time.Time { return testNow }}
 }
@@ -271,7 +277,8 @@ func (h *harness) request(method, target, who string, body string, isJSON bool) 
 		if err != nil {
 			h.t.Fatal(err)
 		}
-		if c.csrf != "" {
+		portalForm := strings.HasPrefix(target, "/portal") && !strings.HasPrefix(target, "/portal/login")
+		if c.csrf != "" && (c.portal == "" || portalForm) {
 			vals.Set(csrfField, c.csrf)
 		} else {
 			vals.Set(csrfField, anonCSRF) // a visitor who loaded the form
@@ -288,6 +295,9 @@ func (h *harness) request(method, target, who string, body string, isJSON bool) 
 	}
 	if c.token == "" && !isJSON {
 		r.AddCookie(&http.Cookie{Name: csrfCookie, Value: anonCSRF})
+	}
+	if c.portal != "" {
+		r.AddCookie(&http.Cookie{Name: portalCookie, Value: c.portal})
 	}
 	if c.token != "" {
 		r.AddCookie(&http.Cookie{Name: sessionCookie, Value: c.token})

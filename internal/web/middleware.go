@@ -165,10 +165,17 @@ func (s *Server) wrap(rt route) http.Handler {
 		return s.instrument(rt.Pattern, h)
 	}
 	unsafe := rt.Method != http.MethodGet && rt.Method != http.MethodHead
-	h = s.authenticate(rt, unsafe, h)
+	if rt.Access == customerPortal {
+		h = s.authenticatePortal(rt, unsafe, h)
+	} else {
+		h = s.authenticate(rt, unsafe, h)
+	}
 	limit := int64(maxFormBody)
 	if rt.Access == api {
 		limit = maxAPIBody
+	}
+	if unsafe && uploadRoutes[rt.Pattern] {
+		limit = maxUploadBody
 	}
 	inner := h
 	h = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -235,7 +242,7 @@ func (s *Server) authenticate(rt route, unsafe bool, next http.Handler) http.Han
 		if unsafe && rt.Access != api {
 			// Read the form now, so that an over-long body is reported as
 			// such rather than as a missing CSRF token.
-			if err := r.ParseForm(); err != nil {
+			if err := readForm(r); err != nil {
 				var mbe *http.MaxBytesError
 				if !errors.As(err, &mbe) {
 					err = &kizuna.Error{Code: kizuna.EINVALID, Message: "malformed form body", Err: err}

@@ -29,6 +29,12 @@ const (
 	// (the widget on a customer's site, one-click unsubscribe from a mail
 	// client), which the CSRF and same-origin checks would refuse.
 	respondent
+	// customerPortal routes are the support portal's pages for a signed-in
+	// customer: authenticated by the portal's own session cookie only
+	// (never a staff session or an API key), acting as an auth.Customer
+	// principal, with the portal session's CSRF token on every form.
+	// Without a portal session they redirect to /portal/login.
+	customerPortal
 )
 
 // route is one entry of the HTTP surface. An empty Method matches every
@@ -169,6 +175,24 @@ func (s *Server) routeTable() []route {
 			{"PUT", "/api/v1/sla-policy", api, auth.PermSLAManage, s.apiSLAPolicyPut},
 			{"GET", "/api/v1/support-report", api, auth.PermTicketsRead, s.apiSupportReport},
 		}...)
+	}
+	if s.cfg.Support != nil && s.cfg.Portal != nil {
+		routes = append(routes,
+			// Support desk: customer portal and contact form (public).
+			// The sign-in link's GET only shows a button (mail scanners
+			// fetch every link); its POST signs in, exactly once.
+			route{"GET", "/portal/login", public, "", s.handlePortalLogin},
+			route{"POST", "/portal/login", public, "", s.handlePortalLoginSubmit},
+			route{"GET", "/portal/login/{token}", public, "", s.handlePortalConfirm},
+			route{"POST", "/portal/login/{token}", public, "", s.handlePortalRedeem},
+			route{"POST", "/portal/logout", customerPortal, auth.PermTicketsOwn, s.handlePortalLogout},
+			route{"GET", "/portal", customerPortal, auth.PermTicketsOwn, s.handlePortalTickets},
+			route{"GET", "/portal/tickets/{id}", customerPortal, auth.PermTicketsOwn, s.handlePortalTicket},
+			route{"POST", "/portal/tickets/{id}", customerPortal, auth.PermTicketsOwn, s.handlePortalReply},
+			route{"GET", "/portal/tickets/{id}/attachments/{att}", customerPortal, auth.PermTicketsOwn, s.handlePortalAttachment},
+			route{"GET", "/contact", public, "", s.handleContactForm},
+			route{"POST", "/contact", public, "", s.handleContactSubmit},
+		)
 	}
 	if s.cfg.KB != nil {
 		// Knowledge base: the public help center (published content only),

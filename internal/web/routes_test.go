@@ -46,10 +46,16 @@ func callFor(t *testing.T, h *harness, rt route) routeCall {
 		p = strings.Replace(p, "{id}", fmt.Sprint(h.ids.support.ticket), 1)
 	case strings.HasPrefix(p, "/api/v1/macros/"):
 		p = strings.Replace(p, "{id}", fmt.Sprint(h.ids.support.macro), 1)
+	case strings.HasPrefix(p, "/portal/tickets/"):
+		p = strings.Replace(p, "{id}", fmt.Sprint(h.ids.support.ticket), 1)
+		p = strings.Replace(p, "{att}", fmt.Sprint(thePortalSeed.attachment), 1)
 	case strings.HasPrefix(p, "/api/v1/ticket-categories/"):
 		p = strings.Replace(p, "{id}", fmt.Sprint(h.ids.support.category), 1)
 	default:
 		p = strings.Replace(p, "{id}", fmt.Sprint(h.ids.hanako), 1)
+	}
+	if strings.HasPrefix(p, "/portal/login/") {
+		p = strings.Replace(p, "{token}", h.portalLink(t, h.ids.hanako), 1)
 	}
 	if !strings.HasPrefix(p, "/help/") && (strings.Contains(p, "{slug}") || strings.Contains(p, "{token}")) {
 		rs := respondentSeed(t, h)
@@ -132,6 +138,12 @@ func callFor(t *testing.T, h *harness, rt route) routeCall {
 		"PUT /api/v1/kb/articles/{id}/draft/{locale}":    `{"title":"返品・交換について","body":"new text"}`,
 		"POST /api/v1/kb/articles/{id}/publish/{locale}": ``,
 		"POST /api/v1/kb/categories":                     `{"slug":"new-category","name_ja":"新しい分類","name_en":"New category"}`,
+		// Support desk: customer portal and contact form (public).
+		"POST /portal/login":         "email=hanako%40example.jp",
+		"POST /portal/login/{token}": "",
+		"POST /portal/logout":        "",
+		"POST /portal/tickets/{id}":  "body=%E3%81%BE%E3%81%A0%E5%B1%8A%E3%81%8D%E3%81%BE%E3%81%9B%E3%82%93",
+		"POST /contact":              "step=submit&name=%E6%96%B0%E8%A6%8F&email=new%40example.jp&subject=%E8%BF%94%E5%93%81&body=%E8%BF%94%E5%93%81%E3%81%97%E3%81%9F%E3%81%84",
 	}
 	for k, v := range surveyBodies(h) {
 		bodies[k] = v
@@ -182,8 +194,19 @@ func TestRouteRoleMatrix(t *testing.T) {
 					signedIn = rt.Access == api
 				case cr.basic != "":
 					signedIn = rt.Access == writeKey
+				case cr.portal != "":
+					// A portal session works on portal pages only.
+					signedIn = rt.Access == customerPortal
 				}
-				allowed := signedIn && (rt.Perm == "" || rt.Access == writeKey || auth.RoleCan(cr.role, rt.Perm))
+				// Staff and API keys never pass a portal page's sign-in.
+				if rt.Access == customerPortal && cr.portal == "" {
+					signedIn = false
+				}
+				can := auth.RoleCan(cr.role, rt.Perm)
+				if cr.portal != "" {
+					can = auth.Principal{Kind: auth.PrincipalCustomer, ID: h.ids.hanako}.Can(rt.Perm)
+				}
+				allowed := signedIn && (rt.Perm == "" || rt.Access == writeKey || can)
 
 				toLogin := (status == http.StatusSeeOther || status == http.StatusFound) && strings.HasPrefix(loc, "/login")
 				if rt.Pattern == "/logout" && signedIn {
@@ -193,6 +216,10 @@ func TestRouteRoleMatrix(t *testing.T) {
 				case rt.Access == public || rt.Access == respondent:
 					if status >= 400 {
 						t.Fatalf("public route answered %d: %s", status, w.Body.String())
+					}
+				case !signedIn && rt.Access == customerPortal:
+					if status != http.StatusSeeOther || loc != "/portal/login" {
+						t.Fatalf("want redirect to /portal/login, got %d %q", status, loc)
 					}
 				case !signedIn && rt.Access == page:
 					if !toLogin {
@@ -232,11 +259,14 @@ func TestRouteTableDocumentsPermissions(t *testing.T) {
 			t.Errorf("%s registered twice", key)
 		}
 		seen[key] = true
-		if rt.Perm != "" && !known[rt.Perm] && rt.Perm != auth.PermIngest {
+		if rt.Perm != "" && !known[rt.Perm] && rt.Perm != auth.PermIngest && rt.Perm != auth.PermTicketsOwn {
 			t.Errorf("%s: unknown permission %q", key, rt.Perm)
 		}
 		if rt.Access == public && rt.Perm != "" {
 			t.Errorf("%s: public route with a permission", key)
+		}
+		if (rt.Access == customerPortal) != (rt.Perm == auth.PermTicketsOwn) {
+			t.Errorf("%s: tickets.own is the permission of portal routes, and only of them", key)
 		}
 		if strings.HasPrefix(rt.Pattern, "/api/") && rt.Access == page {
 			t.Errorf("%s: API route with page access", key)

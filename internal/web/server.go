@@ -41,6 +41,10 @@ type Config struct {
 	// Support is the support desk (internal/support); nil leaves its
 	// routes out. It checks the caller's permission in every method.
 	Support *support.Service
+	// Portal is the desk's customer side (sign-in links, portal sessions,
+	// the contact form); nil, or a nil Support, leaves the portal and
+	// contact routes out.
+	Portal *support.Portal
 	// KB is the knowledge base and help center (internal/kb); nil leaves
 	// its routes out.
 	KB *kb.Service

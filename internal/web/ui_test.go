@@ -94,6 +94,7 @@ func TestTemplateKeysInCatalog(t *testing.T) {
 	prefixes["order.line."] = []string{"sale", "refund", "cancel"}
 	prefixes["key.kind."] = []string{string(auth.KeyAPI), string(auth.KeyWrite)}
 	prefixes["audit.action."] = auditActions
+	prefixes["portal.status."] = []string{"new", "open", "pending", "on-hold", "solved", "closed"}
 	prefixes["audit.actor."] = []string{string(auth.PrincipalUser), string(auth.PrincipalAPIKey), string(auth.PrincipalWriteKey), string(auth.PrincipalSystem), auth.ActorAnonymous}
 
 	err := fs.WalkDir(templateFS, "templates", func(p string, d fs.DirEntry, err error) error {
