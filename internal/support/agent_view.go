@@ -41,6 +41,7 @@ type QueueFilter struct {
 	Complaint  bool
 	Channel    string
 	Tag        string
+	CustomerID int64  // the canonical customer (merged profiles included)
 	Sort       string // one of QueueSorts; default newest
 	Limit      int    // 1–200, default 50
 	Cursor     string
@@ -115,7 +116,8 @@ var priorityRank = `CASE t.priority WHEN 'urgent' THEN 4 WHEN 'high' THEN 3 WHEN
 
 // Queue lists tickets for agents with every filter of the desk, in the
 // chosen order, each with its SLA badge. The cursor is opaque.
-// Errors: EINVALID (status, channel, sort, limit, cursor). [tickets.read]
+// Errors: EINVALID (status, channel, sort, limit, cursor), ENOTFOUND
+// (customer). [tickets.read]
 func (s *Service) Queue(ctx context.Context, f QueueFilter) (*Page[QueueItem], error) {
 	if err := require(ctx, auth.PermTicketsRead); err != nil {
 		return nil, err
@@ -162,6 +164,13 @@ func (s *Service) Queue(ctx context.Context, f QueueFilter) (*Page[QueueItem], e
 	}
 	if f.Complaint {
 		where = append(where, `t.complaint = 1`)
+	}
+	if f.CustomerID != 0 {
+		root, err := rootCustomer(ctx, s.db.Reader(), f.CustomerID)
+		if err != nil {
+			return nil, err
+		}
+		where = append(where, `t.customer_id IN (`+groupOf(arg(root))+`)`)
 	}
 	if f.Channel != "" {
 		if !slices.Contains(Channels, f.Channel) {
