@@ -71,6 +71,10 @@ func (s *Server) handleTicketCreate(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	t, err := s.cfg.Support.CreateTicket(r.Context(), in)
+	if kizuna.ErrorCode(err) == kizuna.EINVALID && kizuna.ErrorField(err) == "userId" {
+		// The identity rules found no usable key in what was typed.
+		err = kizuna.FieldError("requester", "enter a valid email address or phone number")
+	}
 	if err != nil {
 		s.showTicketForm(w, r, v, err)
 		return

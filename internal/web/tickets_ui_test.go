@@ -25,7 +25,7 @@ func ticketPageBodies(h *harness) map[string]string {
 		return v.Encode()
 	}
 	return map[string]string{
-		"POST /tickets":                    form("subject", "電話：届かない", "body", "注文した商品がまだ届かない", "channel", "phone", "phone", "090-0000-1111", "name", "山田"),
+		"POST /tickets":                    form("subject", "電話：届かない", "body", "注文した商品がまだ届かない", "channel", "phone", "phone", "090-1234-9999", "name", "山田"),
 		"POST /tickets/{id}/reply":         form("body", "ご連絡ありがとうございます。", "internal", "0", "status", "pending", "action", "send"),
 		"POST /tickets/{id}/update":        form("status", "open", "priority", "urgent", "tags", "vip 返品", "complaint_shown", "1", "complaint", "1"),
 		"POST /tickets/{id}/assign":        form("assignee", "me", "team", "一次対応"),
@@ -178,9 +178,12 @@ func TestTicketPageWorkflow(t *testing.T) {
 		}
 	}
 	// A form error keeps the page with the message beside the form.
-	w = h.serve(h.request("POST", "/tickets", "agent", "subject=x&body=y&channel=phone", false))
-	if w.Code != http.StatusBadRequest || !strings.Contains(w.Body.String(), `role="alert"`) {
-		t.Errorf("create without requester: %d", w.Code)
+	for _, body := range []string{"subject=x&body=y&channel=phone", "subject=x&body=y&channel=phone&phone=090-0000-1111"} {
+		w = h.serve(h.request("POST", "/tickets", "agent", body, false))
+		if w.Code != http.StatusBadRequest || !strings.Contains(w.Body.String(), `role="alert"`) || !strings.Contains(w.Body.String(), `id="rq-phone" name="phone" type="tel" value="`) ||
+			!strings.Contains(w.Body.String(), `aria-invalid="true"`) {
+			t.Errorf("create with %s: %d", body, w.Code)
+		}
 	}
 
 	id := h.ids.support.ticket
