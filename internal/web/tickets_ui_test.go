@@ -11,6 +11,7 @@ import (
 	"github.com/kizuna-oss/kizuna/internal/auth"
 	"github.com/kizuna-oss/kizuna/internal/customer"
 	"github.com/kizuna-oss/kizuna/internal/support"
+	"github.com/kizuna-oss/kizuna/internal/support/sla"
 )
 
 // ticketPageBodies are valid form bodies of the support desk's HTML
@@ -277,5 +278,21 @@ func TestCustomerPageListsTickets(t *testing.T) {
 	}
 	if w := h.get(fmt.Sprintf("/tickets?customer=%d&status=all", h.ids.hanako), "viewer"); !strings.Contains(w.Body.String(), fmt.Sprintf(`href="/tickets/%d"`, h.ids.support.ticket)) {
 		t.Errorf("queue by customer")
+	}
+}
+
+// ticketKeyPrefixes are the values of the support desk's catalog keys
+// built at run time, for TestTemplateKeysInCatalog.
+func ticketKeyPrefixes() map[string][]string {
+	statuses := []string{"unsolved", "all", support.StatusNew, support.StatusOpen, support.StatusPending, support.StatusOnHold, support.StatusSolved, support.StatusClosed}
+	return map[string][]string{
+		"tickets.status.":     statuses,
+		"tickets.priority.":   support.Priorities,
+		"tickets.channel.":    support.Channels,
+		"tickets.sort.":       support.QueueSorts,
+		"tickets.sla.metric.": {string(sla.FirstResponse), string(sla.NextResponse), string(sla.Resolution)},
+		"tickets.sla.state.":  {string(sla.Running), string(sla.Paused), string(sla.Stopped)},
+		"tickets.author.":     {support.AuthorCustomer, support.AuthorAgent, support.AuthorSystem},
+		"tickets.flash.":      {"created", "replied", "noted", "updated", "assigned", "merged", "linked", "solved"},
 	}
 }
