@@ -8,8 +8,10 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/kizuna-oss/kizuna"
 	"github.com/kizuna-oss/kizuna/internal/customer"
 	"github.com/kizuna-oss/kizuna/internal/i18n"
+	"github.com/kizuna-oss/kizuna/internal/support"
 )
 
 // timelineEntry is a timeline item as the 360 page lists it.
@@ -98,6 +100,7 @@ type customerView struct {
 	Entries  []timelineEntry // Timeline's items with a one-line summary
 	Orders   *customer.Page[customer.Order]
 	Merges   []customer.Merge
+	Tickets  []support.Ticket // the support desk's tickets, newest first (nil without the desk)
 	Stages   []string
 	Cursor   string // timeline cursor of this page ("" = newest)
 	OCursor  string // orders cursor
@@ -116,6 +119,7 @@ type customerView struct {
 const (
 	timelinePageSize = 20
 	ordersPageSize   = 10
+	customerTickets  = 10
 )
 
 // loadCustomer gathers everything the 360 page shows.
@@ -144,6 +148,15 @@ func (s *Server) loadCustomer(r *http.Request, id int64) (*customerView, error) 
 	}
 	if v.Merges, err = s.cfg.Customers.Merges(ctx, id); err != nil {
 		return nil, err
+	}
+	if s.cfg.Support != nil {
+		tickets, err := s.cfg.Support.Tickets(ctx, support.Filter{CustomerID: id, Limit: customerTickets})
+		switch {
+		case err == nil:
+			v.Tickets = tickets.Items
+		case kizuna.ErrorCode(err) != kizuna.EFORBIDDEN:
+			return nil, err
+		}
 	}
 	return v, nil
 }

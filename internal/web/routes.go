@@ -175,6 +175,22 @@ func (s *Server) routeTable() []route {
 			{"PUT", "/api/v1/sla-policy", api, auth.PermSLAManage, s.apiSLAPolicyPut},
 			{"GET", "/api/v1/support-report", api, auth.PermTicketsRead, s.apiSupportReport},
 		}...)
+		routes = append(routes, []route{
+			// Support desk (HTML): the agents' queue and ticket page
+			// (tickets_*.go).
+			{"GET", "/tickets", page, auth.PermTicketsRead, s.handleTicketList},
+			{"GET", "/tickets/new", page, auth.PermTicketsWrite, s.handleTicketNew},
+			{"POST", "/tickets", page, auth.PermTicketsWrite, s.handleTicketCreate},
+			{"GET", "/tickets/{id}", page, auth.PermTicketsRead, s.handleTicketShow},
+			{"POST", "/tickets/{id}/reply", page, auth.PermTicketsWrite, s.handleTicketReply},
+			{"POST", "/tickets/{id}/update", page, auth.PermTicketsWrite, s.handleTicketUpdate},
+			{"POST", "/tickets/{id}/assign", page, auth.PermTicketsAssign, s.handleTicketAssign},
+			{"POST", "/tickets/{id}/merge", page, auth.PermTicketsWrite, s.handleTicketMerge},
+			{"POST", "/tickets/{id}/problem", page, auth.PermTicketsWrite, s.handleTicketProblem},
+			{"POST", "/tickets/{id}/incidents", page, auth.PermTicketsWrite, s.handleTicketIncident},
+			{"POST", "/tickets/{id}/solve-problem", page, auth.PermTicketsWrite, s.handleTicketSolveProblem},
+			{"GET", "/tickets/{id}/attachments/{att}", page, auth.PermTicketsRead, s.handleTicketAttachment},
+		}...)
 	}
 	if s.cfg.Support != nil && s.cfg.Portal != nil {
 		routes = append(routes,

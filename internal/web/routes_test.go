@@ -42,6 +42,12 @@ func callFor(t *testing.T, h *harness, rt route) routeCall {
 		p = strings.Replace(p, "{id}", fmt.Sprint(h.ids.survey), 1)
 		p = strings.Replace(p, "{trigger}", fmt.Sprint(h.ids.trigger), 1)
 		p = strings.Replace(p, "{n}", "1", 1)
+	case strings.HasPrefix(p, "/tickets/{id}/attachments/"):
+		tk, att := ticketWithAttachment(t, h)
+		p = strings.Replace(p, "{id}", fmt.Sprint(tk), 1)
+		p = strings.Replace(p, "{att}", fmt.Sprint(att), 1)
+	case strings.HasPrefix(p, "/tickets/"):
+		p = strings.Replace(p, "{id}", fmt.Sprint(h.ids.support.ticket), 1)
 	case strings.HasPrefix(p, "/api/v1/tickets/"):
 		p = strings.Replace(p, "{id}", fmt.Sprint(h.ids.support.ticket), 1)
 	case strings.HasPrefix(p, "/api/v1/macros/"):
@@ -146,6 +152,9 @@ func callFor(t *testing.T, h *harness, rt route) routeCall {
 		"POST /contact":              "step=submit&name=%E6%96%B0%E8%A6%8F&email=new%40example.jp&subject=%E8%BF%94%E5%93%81&body=%E8%BF%94%E5%93%81%E3%81%97%E3%81%9F%E3%81%84",
 	}
 	for k, v := range surveyBodies(h) {
+		bodies[k] = v
+	}
+	for k, v := range ticketPageBodies(h) { // tickets_ui_test.go
 		bodies[k] = v
 	}
 	b, ok := bodies[rt.Method+" "+rt.Pattern]

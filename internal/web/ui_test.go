@@ -96,6 +96,9 @@ func TestTemplateKeysInCatalog(t *testing.T) {
 	prefixes["audit.action."] = auditActions
 	prefixes["portal.status."] = []string{"new", "open", "pending", "on-hold", "solved", "closed"}
 	prefixes["audit.actor."] = []string{string(auth.PrincipalUser), string(auth.PrincipalAPIKey), string(auth.PrincipalWriteKey), string(auth.PrincipalSystem), auth.ActorAnonymous}
+	for k, v := range ticketKeyPrefixes() { // tickets_ui_test.go
+		prefixes[k] = v
+	}
 
 	err := fs.WalkDir(templateFS, "templates", func(p string, d fs.DirEntry, err error) error {
 		if err != nil || d.IsDir() {

@@ -1,0 +1,208 @@
+package web
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	cdppage "github.com/chromedp/cdproto/page"
+	"github.com/chromedp/chromedp"
+)
+
+// scriptProbe records any call of alert, confirm or prompt, so a payload
+// that got to run is seen even when it does nothing visible.
+const scriptProbe = `(function () {
+  window.__kzAlerts = 0;
+  for (const f of ['alert', 'confirm', 'prompt']) { window[f] = function () { window.__kzAlerts++; }; }
+})();`
+
+// TestBrowserTicketsRunNoCustomerScript opens the queue and a ticket
+// whose subject, body, note, tags and customer name carry script in
+// headless Chromium, uses the no-JavaScript macro insertion, and checks
+// that nothing a customer wrote ran: the title is the page's own, no
+// alert was called, the console has no error (the payload calls
+// console.error) and no CSP violation was reported.
+func TestBrowserTicketsRunNoCustomerScript(t *testing.T) {
+	bin := chromiumPath()
+	if bin == "" {
+		t.Skip("chromium is not installed (apt-get install -y chromium); skipping the browser test")
+	}
+	h := newHarness(t)
+	id := hostileTicket(t, h)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	hs := h.srv.HTTPServer(ln.Addr().String())
+	go hs.Serve(ln)
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = hs.Shutdown(ctx)
+	})
+	base := "http://" + ln.Addr().String()
+
+	opts := []chromedp.ExecAllocatorOption{
+		chromedp.ExecPath(bin), chromedp.Headless, chromedp.NoSandbox, chromedp.DisableGPU, chromedp.NoFirstRun,
+		chromedp.NoDefaultBrowserCheck, chromedp.Flag("disable-quic", true), chromedp.Flag("disable-background-networking", true),
+		chromedp.Flag("disable-component-update", true), chromedp.Flag("disable-sync", true), chromedp.Flag("disable-dev-shm-usage", true),
+		chromedp.UserDataDir(t.TempDir()), chromedp.WindowSize(1280, 900),
+	}
+	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
+	defer cancelAlloc()
+	ctx, cancelCtx := chromedp.NewContext(actx)
+	defer cancelCtx()
+	ctx, cancelTimeout := context.WithTimeout(ctx, 90*time.Second)
+	defer cancelTimeout()
+
+	messages := chromedp.Console(ctx)
+	var mu sync.Mutex
+	var problems []string
+	collected := make(chan struct{})
+	go func() {
+		defer close(collected)
+		for m, err := range messages {
+			if err != nil {
+				return
+			}
+			if m.Type == chromedp.ConsoleError || m.IsException() || m.Source == "security" {
+				mu.Lock()
+				problems = append(problems, fmt.Sprintf("console %s (%s): %s %s", m.Type, m.Source, m.Text, m.URL))
+				mu.Unlock()
+			}
+		}
+	}()
+	for _, src := range []string{cspProbe, scriptProbe} {
+		if _, err := chromedp.Call(ctx, cdppage.AddScriptToEvaluateOnNewDocument, cdppage.AddScriptToEvaluateOnNewDocumentParams{Source: src}); err != nil {
+			t.Fatalf("starting chromium: %v", err)
+		}
+	}
+	step := func(what string, actions ...chromedp.Action[chromedp.Void]) {
+		t.Helper()
+		if err := chromedp.Do(ctx, actions...); err != nil {
+			t.Fatalf("%s: %v", what, err)
+		}
+	}
+	text := func(sel string) string {
+		t.Helper()
+		s, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(sel)))
+		if err != nil {
+			t.Fatalf("text of %s: %v", sel, err)
+		}
+		return s
+	}
+	nothingRan := func(where string) {
+		t.Helper()
+		v, err := chromedp.Run(ctx, chromedp.Evaluate[[]string](`window.__kzViolations || []`))
+		if err != nil {
+			t.Fatalf("reading CSP violations: %v", err)
+		}
+		if len(v) > 0 {
+			t.Errorf("%s: CSP violations: %s", where, strings.Join(v, "; "))
+		}
+		alerts, err := chromedp.Run(ctx, chromedp.Evaluate[int](`window.__kzAlerts`))
+		if err != nil || alerts != 0 {
+			t.Errorf("%s: alert called %d times (%v)", where, alerts, err)
+		}
+		title, err := chromedp.Run(ctx, chromedp.Title())
+		if err != nil || strings.Contains(title, "pwned") || !strings.Contains(title, "Kizuna") {
+			t.Errorf("%s: title %q (%v)", where, title, err)
+		}
+		imgs, err := chromedp.Run(ctx, chromedp.Evaluate[int](`document.querySelectorAll('main img, main script, main a[href^="javascript:"]').length`))
+		if err != nil || imgs != 0 {
+			t.Errorf("%s: %d customer elements made it into the DOM (%v)", where, imgs, err)
+		}
+	}
+
+	step("login",
+		chromedp.Navigate(base+"/tickets"),
+		chromedp.WaitVisible(chromedp.CSS("#email")),
+		chromedp.SendKeys(chromedp.CSS("#email"), "agent@example.com"),
+		chromedp.SendKeys(chromedp.CSS("#password"), testPassword),
+		chromedp.Click(chromedp.CSS("form.form button[type=submit]")),
+		chromedp.WaitVisible(chromedp.CSS("table.tickets")),
+	)
+	if q := text("table.tickets tbody"); !strings.Contains(q, "<script>console.error('xss')</script>返品") {
+		t.Errorf("the queue does not show the hostile subject as text: %q", q)
+	}
+	nothingRan("queue")
+
+	step("filter complaints",
+		chromedp.Click(chromedp.CSS(`input[name="complaint"]`)),
+		chromedp.Submit(chromedp.CSS(`form.tickets-filters`)),
+		chromedp.WaitVisible(chromedp.CSS(`a.reset`)),
+	)
+	if q := text("table.tickets tbody"); strings.Contains(q, "返品") || !strings.Contains(q, "届いた商品") {
+		t.Errorf("complaint filter: %q", q)
+	}
+	nothingRan("filtered queue")
+
+	ticketURL := fmt.Sprintf("%s/tickets/%d", base, id)
+	step("open the hostile ticket", chromedp.Navigate(ticketURL), chromedp.WaitVisible(chromedp.CSS("ol.conversation")))
+	if body := text("ol.conversation"); !strings.Contains(body, "</textarea>") || !strings.Contains(body, "javascript:alert(1)") {
+		t.Errorf("conversation does not show the hostile body as text: %q", body)
+	}
+	if name := text(".customer-panel .customer-name"); !strings.Contains(name, "onerror") {
+		t.Errorf("customer name not shown as text: %q", name)
+	}
+	nothingRan("ticket")
+
+	// Insert the macro without JavaScript: the page comes back with the
+	// rendered macro in the reply box, and the box holds only text.
+	step("insert macro",
+		chromedp.SendKeys(chromedp.CSS("#reply-body"), "</textarea><script>alert(2)</script>"),
+		chromedp.Click(chromedp.CSS(`button[name="action"][value="macro"]`)),
+		chromedp.WaitVisible(chromedp.CSS("#reply-body")),
+	)
+	// The click submits the form; wait for the page the server answers.
+	var val string
+	for i := 0; i < 50; i++ {
+		val, err = chromedp.Run(ctx, chromedp.Evaluate[string](`(document.querySelector('#reply-body') || {value: ''}).value`))
+		if err == nil && strings.Contains(val, "チケット #") {
+			break
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if err != nil || !strings.Contains(val, "</textarea><script>alert(2)</script>") || !strings.Contains(val, "チケット #") {
+		t.Errorf("reply box after macro insertion: %q (%v)", val, err)
+	}
+	nothingRan("macro inserted")
+	step("send internal note",
+		chromedp.Click(chromedp.CSS(`input[name="internal"][value="1"]`)),
+		chromedp.Click(chromedp.CSS(`button[name="action"][value="send"]`)),
+		chromedp.WaitVisible(chromedp.CSS("p.flash")),
+	)
+	notes, err := chromedp.Run(ctx, chromedp.Evaluate[int](`document.querySelectorAll('li.msg-note').length`))
+	if err != nil || notes != 2 {
+		t.Errorf("internal notes after sending: %d (%v)", notes, err)
+	}
+	nothingRan("after the note")
+
+	if dir := os.Getenv("KIZUNA_SCREENSHOTS"); dir != "" {
+		for name, u := range map[string]string{"tickets": base + "/tickets?status=all", "ticket": fmt.Sprintf("%s/tickets/%d", base, h.ids.support.ticket), "ticket-new": base + "/tickets/new"} {
+			step("screenshot "+name, chromedp.Navigate(u), chromedp.WaitVisible(chromedp.CSS("main")))
+			img, err := chromedp.Run(ctx, chromedp.FullScreenshot(90))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(filepath.Join(dir, "en-"+name+".png"), img, 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+
+	time.Sleep(200 * time.Millisecond)
+	cancelTimeout()
+	<-collected
+	mu.Lock()
+	defer mu.Unlock()
+	for _, p := range problems {
+		t.Errorf("browser reported: %s", p)
+	}
+}
