@@ -88,8 +88,8 @@ const (
 	DimTouchpoint   Dimension = "touchpoint"
 	DimJourneyStage Dimension = "journey_stage"
 	DimChannel      Dimension = "channel"
-	// DimLifecycle and DimCountry are the customer's segment (anonymous
-	// responses fall in the group "").
+	// DimLifecycle and DimCountry are the customer's segment when the
+	// response completed (anonymous responses fall in the group "").
 	DimLifecycle Dimension = "lifecycle_stage"
 	DimCountry   Dimension = "country"
 )
