@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"maps"
 	"math"
 	"slices"
 	"strings"
@@ -205,33 +204,32 @@ func applyTx(ctx context.Context, tx *db.Tx, surveyID int64, defs map[int]*feedb
 		return err
 	}
 	var fresh, counted []int64
+	segs := make(map[int64]segment)
 	for _, r := range todo {
 		if newIDs[r.ID] {
 			fresh = append(fresh, r.ID)
 			if !flagged(r.Flags) {
 				counted = append(counted, r.ID)
+				segs[r.ID] = segment{}
 			}
 		}
 	}
-	// Flagged responses get their snapshot too: the answers path reads it
-	// when a filter includes them.
-	if err := snapshotSegments(ctx, tx, fresh); err != nil {
+	// The segment as it is now, in this transaction: the customer's
+	// lifecycle stage and country at completion (snapshotted for every new
+	// response, flagged ones too: the answers path reads the snapshot when
+	// a filter includes them), and the response's attributes (stored
+	// before the hook runs).
+	if err := snapshotSegments(ctx, tx, fresh, segs); err != nil {
 		return err
 	}
 	if len(counted) == 0 {
 		return nil
 	}
-	// The segment as it is now, in this transaction: the customer's
-	// lifecycle stage and country at completion, and the response's
-	// attributes (stored before the hook runs).
-	segs := make(map[int64]segment, len(counted))
 	for start := 0; start < len(counted); start += 1000 {
 		in, args := db.InInt(tx.Dialect, 1, counted[start:min(len(counted), start+1000)])
-		m, err := loadSegments(ctx, tx, `r.id`+in, args)
-		if err != nil {
+		if err := loadAttributes(ctx, tx, `r.id`+in, args, segs); err != nil {
 			return err
 		}
-		maps.Copy(segs, m)
 	}
 	t := make(tally)
 	st := make(segTally)

@@ -67,10 +67,10 @@ func (t segTally) addResponse(def *feedback.Definition, r *feedback.Response, co
 	}
 }
 
-// loadSegments reads the segment of the responses matching where (alias
-// r; its parameters are args): the snapshot the hook took at completion
-// (survey_response_segments) or, without one, the customer's current
-// segment (following a merge), and the response attributes. Responses
+// loadSegments reads, for Rebuild, the segment of the responses matching
+// where (alias r; its parameters are args): the snapshot the hook took at
+// completion (survey_response_segments) or, without one, the customer's
+// current segment (following a merge), and the response attributes. Responses
 // without a customer get lifecycle stage and country "".
 func loadSegments(ctx context.Context, q *db.Tx, where string, args []any) (map[int64]segment, error) {
 	out := make(map[int64]segment)
@@ -98,45 +98,78 @@ func loadSegments(ctx context.Context, q *db.Tx, where string, args []any) (map[
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("results: rollup: read segments: %w", err)
 	}
-	rows, err = q.QueryContext(ctx, `SELECT x.response_id, x.key, x.value FROM survey_responses r
+	if err := loadAttributes(ctx, q, where, args, out); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// loadAttributes adds to the segments in segs the response attributes of
+// the responses matching where (alias r), within the bounds
+// maxSegmentAttrs and maxSegmentValue. Responses not in segs are skipped.
+func loadAttributes(ctx context.Context, q *db.Tx, where string, args []any, segs map[int64]segment) error {
+	rows, err := q.QueryContext(ctx, `SELECT x.response_id, x.key, x.value FROM survey_responses r
 		JOIN survey_response_attributes x ON x.response_id = r.id
 		WHERE `+where+` ORDER BY x.response_id, x.key`, args...)
 	if err != nil {
-		return nil, fmt.Errorf("results: rollup: read response attributes: %w", err)
+		return fmt.Errorf("results: rollup: read response attributes: %w", err)
 	}
 	defer rows.Close()
 	for rows.Next() {
 		var id int64
 		var k, v string
 		if err := rows.Scan(&id, &k, &v); err != nil {
-			return nil, fmt.Errorf("results: rollup: read response attributes: %w", err)
+			return fmt.Errorf("results: rollup: read response attributes: %w", err)
 		}
-		sg, ok := out[id]
+		sg, ok := segs[id]
 		if !ok || len(sg.Attrs) >= maxSegmentAttrs || !attributeKey.MatchString(k) || len(v) > maxSegmentValue {
 			continue
 		}
 		sg.Attrs = append(sg.Attrs, [2]string{k, v})
-		out[id] = sg
+		segs[id] = sg
 	}
 	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("results: rollup: read response attributes: %w", err)
+		return fmt.Errorf("results: rollup: read response attributes: %w", err)
 	}
-	return out, nil
+	return nil
 }
 
-// snapshotSegments records the segment of newly counted responses that
-// have a customer, so a later Rebuild reproduces it.
-func snapshotSegments(ctx context.Context, tx *db.Tx, ids []int64) error {
+// snapshotSegments records the segment of new responses that have a
+// customer — the customer's lifecycle stage and country now, in the
+// completing transaction, following a merge — so a later Rebuild
+// reproduces it, and sets it in segs for those of them segs holds.
+// Responses without a customer keep the segment "", "".
+func snapshotSegments(ctx context.Context, tx *db.Tx, ids []int64, segs map[int64]segment) error {
 	for start := 0; start < len(ids); start += 1000 {
 		chunk := ids[start:min(len(ids), start+1000)]
 		in, args := db.InInt(tx.Dialect, 1, chunk)
-		if _, err := tx.ExecContext(ctx, `INSERT INTO survey_response_segments (response_id, lifecycle_stage, country)
+		rows, err := tx.QueryContext(ctx, `INSERT INTO survey_response_segments (response_id, lifecycle_stage, country)
 			SELECT r.id, COALESCE(c.lifecycle_stage, ''), COALESCE(c.country, '')
 			FROM survey_responses r
 			JOIN customers c0 ON c0.id = r.customer_id
 			JOIN customers c ON c.id = COALESCE(c0.merged_into, c0.id)
 			WHERE r.id`+in+` ORDER BY r.id
-			ON CONFLICT (response_id) DO NOTHING`, args...); err != nil {
+			ON CONFLICT (response_id) DO NOTHING
+			RETURNING response_id, lifecycle_stage, country`, args...)
+		if err != nil {
+			return fmt.Errorf("results: rollup: snapshot segments: %w", err)
+		}
+		for rows.Next() {
+			var id int64
+			var lc, country string
+			if err := rows.Scan(&id, &lc, &country); err != nil {
+				rows.Close()
+				return fmt.Errorf("results: rollup: snapshot segments: %w", err)
+			}
+			if sg, ok := segs[id]; ok {
+				sg.Lifecycle, sg.Country = lc, country
+				segs[id] = sg
+			}
+		}
+		if err := rows.Close(); err != nil {
+			return fmt.Errorf("results: rollup: snapshot segments: %w", err)
+		}
+		if err := rows.Err(); err != nil {
 			return fmt.Errorf("results: rollup: snapshot segments: %w", err)
 		}
 	}
