@@ -31,10 +31,37 @@
 //
 // What is counted: completed responses only (partial and abandoned ones
 // never), and by default only those without quality flags (honeypot,
-// too_fast). Filter.IncludeFlagged counts flagged responses too; that, and
-// breakdowns by customer segment or attribute, read the answers themselves
-// (the same cells, grouped by SQL over survey_answers) rather than the
-// rollups, and are slower on very large surveys.
+// too_fast). Filter.IncludeFlagged counts flagged responses too; that reads
+// the answers themselves (the same cells, grouped by SQL over
+// survey_answers) rather than the rollups, and is slower on very large
+// surveys.
+//
+// # Segment rollups
+//
+// Breakdowns by lifecycle stage, country and response attribute
+// ("response:<key>") read survey_segment_rollups (migration 00019): the
+// same counts per dimension and value, day and month grains, written by the
+// same hook, import and Rebuild. The segment counted is the one the
+// response had WHEN IT COMPLETED, as Qualtrics treats embedded data: the
+// hook reads the customer's lifecycle stage and country (following a
+// merge) in the completing transaction and records them in
+// survey_response_segments, so a customer who answers as "new" and later
+// becomes "loyal" keeps that earlier answer under "new", in the rollups,
+// after a Rebuild, and on the answers path (which reads the same snapshot).
+// Before migration 00019 breakdowns used the customer's current segment;
+// responses completed before it have no snapshot and keep using the
+// current one. Anonymous responses fall in the group "". Per response at
+// most 20 response attributes are rolled up (the first by key, keys a
+// dimension can name), values of at most 200 bytes; a longer value, or a
+// key beyond the twentieth, counts in the group "" of the rollups. The
+// group "" of a response attribute (responses without it) is the total
+// less the responses with it.
+//
+// The segment rollups do not keep touchpoint, channel and journey stage
+// apart: a segment breakdown filtered by one of them, and any breakdown by
+// customer:<key> (an arbitrary custom attribute of the customer, as it is
+// now), still read the answers joined to the customers, and take seconds
+// over a year of a million responses (BENCH.md).
 //
 // Days are UTC days: a date range is whole UTC days (From is rounded down to
 // its day, To up). Bucketing in the viewer's time zone would need a rollup

@@ -655,9 +655,13 @@ const (
 )
 
 // Breakdown computes the headline figure of f.Question per group of dim.
-// Touchpoint, journey stage and channel read the rollups; customer
-// dimensions read the answers. Errors as Trend; EINVALID for a bad
-// dimension or attribute key.
+// Touchpoint, journey stage and channel read the rollups; lifecycle stage,
+// country and response:<key> read the segment rollups, grouping each
+// response by its segment when it completed (see the package doc), unless
+// f filters by touchpoint, channel or journey stage or includes flagged
+// responses; customer:<key> (the customer's current custom attributes)
+// always reads the answers, and is slow over a large survey. Errors as
+// Trend; EINVALID for a bad dimension or attribute key.
 func (s *Service) Breakdown(ctx context.Context, f Filter, dim Dimension) (BreakdownResult, error) {
 	dm, err := parseDimension(dim)
 	if err != nil {

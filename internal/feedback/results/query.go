@@ -88,8 +88,8 @@ const (
 	DimTouchpoint   Dimension = "touchpoint"
 	DimJourneyStage Dimension = "journey_stage"
 	DimChannel      Dimension = "channel"
-	// DimLifecycle and DimCountry are the customer's segment (anonymous
-	// responses fall in the group "").
+	// DimLifecycle and DimCountry are the customer's segment when the
+	// response completed (anonymous responses fall in the group "").
 	DimLifecycle Dimension = "lifecycle_stage"
 	DimCountry   Dimension = "country"
 )
@@ -164,6 +164,9 @@ const (
 func (s *Service) counts(ctx context.Context, f Filter, q feedback.Question, dm dimension, sp split) ([]cell, error) {
 	if !f.IncludeFlagged && dm.fromRollups() {
 		return s.countsFromRollups(ctx, f, q, dm, sp)
+	}
+	if !f.IncludeFlagged && dm.fromSegmentRollups(f) {
+		return s.countsFromSegments(ctx, f, q, dm, sp)
 	}
 	return s.countsFromAnswers(ctx, f, q, dm, sp)
 }
@@ -293,7 +296,10 @@ func (s *Service) groupExpr(dm dimension, a *args) (expr, joins string) {
 	case "touchpoint", "channel", "journey_stage":
 		return "r." + dm.kind, ""
 	case "lifecycle_stage", "country":
-		return "COALESCE(c." + dm.kind + ", '')", customerJoin
+		// The segment at completion (the hook's snapshot) as the segment
+		// rollups count it; the current one for responses without a
+		// snapshot (completed before migration 00019).
+		return "COALESCE(sg." + dm.kind + ", c." + dm.kind + ", '')", customerJoin + ` LEFT JOIN survey_response_segments sg ON sg.response_id = r.id`
 	case "customer":
 		// The customer's JSON attributes: json_extract on SQLite, ->> on
 		// Postgres; the key (whitelisted) is a bound parameter either way.

@@ -203,7 +203,36 @@ func applyTx(ctx context.Context, tx *db.Tx, surveyID int64, defs map[int]*feedb
 	if err != nil {
 		return err
 	}
+	var fresh, counted []int64
+	segs := make(map[int64]segment)
+	for _, r := range todo {
+		if newIDs[r.ID] {
+			fresh = append(fresh, r.ID)
+			if !flagged(r.Flags) {
+				counted = append(counted, r.ID)
+				segs[r.ID] = segment{}
+			}
+		}
+	}
+	// The segment as it is now, in this transaction: the customer's
+	// lifecycle stage and country at completion (snapshotted for every new
+	// response, flagged ones too: the answers path reads the snapshot when
+	// a filter includes them), and the response's attributes (stored
+	// before the hook runs).
+	if err := snapshotSegments(ctx, tx, fresh, segs); err != nil {
+		return err
+	}
+	if len(counted) == 0 {
+		return nil
+	}
+	for start := 0; start < len(counted); start += 1000 {
+		in, args := db.InInt(tx.Dialect, 1, counted[start:min(len(counted), start+1000)])
+		if err := loadAttributes(ctx, tx, `r.id`+in, args, segs); err != nil {
+			return err
+		}
+	}
 	t := make(tally)
+	st := make(segTally)
 	for _, r := range todo {
 		if !newIDs[r.ID] || flagged(r.Flags) {
 			continue
@@ -217,8 +246,12 @@ func applyTx(ctx context.Context, tx *db.Tx, surveyID int64, defs map[int]*feedb
 			done = r.CompletedAt.UnixMilli()
 		}
 		t.addResponse(def, r, done)
+		st.addResponse(def, r, done, segs[r.ID])
 	}
-	return upsertTally(ctx, tx, surveyID, t, true)
+	if err := upsertTally(ctx, tx, surveyID, t, true); err != nil {
+		return err
+	}
+	return upsertSegments(ctx, tx, surveyID, st, true)
 }
 
 // markApplied inserts the applied markers and returns the responses whose
@@ -365,7 +398,12 @@ func rebuildTx(ctx context.Context, tx *db.Tx, surveyID int64) error {
 	for v, d := range info.Versions {
 		defs[v] = &d
 	}
+	segs, err := loadSegments(ctx, tx, `r.survey_id = $1 AND r.status = 'completed' AND r.flags = ''`, []any{surveyID})
+	if err != nil {
+		return err
+	}
 	t := make(tally)
+	st := make(segTally)
 	rows, err := tx.QueryContext(ctx, `SELECT r.id, v.version, r.completed_at, r.touchpoint, r.channel, r.journey_stage,
 		a.question_key, a.attribute_key, a.num, a.num2, a.text
 		FROM survey_responses r
@@ -382,6 +420,7 @@ func rebuildTx(ctx context.Context, tx *db.Tx, surveyID int64) error {
 	flush := func() {
 		if cur.ID != 0 && curDef != nil {
 			t.addResponse(curDef, &cur, curDone)
+			st.addResponse(curDef, &cur, curDone, segs[cur.ID])
 		}
 	}
 	for rows.Next() {
@@ -413,6 +452,9 @@ func rebuildTx(ctx context.Context, tx *db.Tx, surveyID int64) error {
 	if _, err := tx.ExecContext(ctx, `DELETE FROM survey_rollups_total WHERE survey_id = $1`, surveyID); err != nil {
 		return fmt.Errorf("results: rebuild: %w", err)
 	}
+	if _, err := tx.ExecContext(ctx, `DELETE FROM survey_segment_rollups WHERE survey_id = $1`, surveyID); err != nil {
+		return fmt.Errorf("results: rebuild: %w", err)
+	}
 	if _, err := tx.ExecContext(ctx, `DELETE FROM survey_rollup_applied WHERE survey_id = $1`, surveyID); err != nil {
 		return fmt.Errorf("results: rebuild: %w", err)
 	}
@@ -421,5 +463,8 @@ func rebuildTx(ctx context.Context, tx *db.Tx, surveyID int64) error {
 		WHERE survey_id = $1 AND status = 'completed'`, surveyID, tx.NowMS()); err != nil {
 		return fmt.Errorf("results: rebuild: %w", err)
 	}
-	return upsertTally(ctx, tx, surveyID, t, false)
+	if err := upsertTally(ctx, tx, surveyID, t, false); err != nil {
+		return err
+	}
+	return upsertSegments(ctx, tx, surveyID, st, false)
 }
