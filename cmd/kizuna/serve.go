@@ -40,6 +40,7 @@ type serveOptions struct {
 	trustProxy bool
 	baseURL    string
 	smtp       mail.Config
+	csatDelay  time.Duration
 }
 
 // addServeFlags defines the flags serve and demo share; the options hold
@@ -57,6 +58,7 @@ func addServeFlags(fs *flag.FlagSet) *serveOptions {
 	fs.StringVar(&o.smtp.Password, "smtp-password", "", "SMTP password (prefer KIZUNA_SMTP_PASSWORD)")
 	fs.StringVar(&o.smtp.From, "smtp-from", "", `sender address, e.g. "Kizuna <cx@example.com>"`)
 	fs.StringVar(&o.smtp.StartTLS, "smtp-starttls", "mandatory", "STARTTLS: mandatory, opportunistic or none")
+	fs.DurationVar(&o.csatDelay, "csat-delay", 24*time.Hour, "time after a ticket is solved before its CSAT survey is sent")
 	return o
 }
 
@@ -165,7 +167,8 @@ func serve(ctx context.Context, e *env, d *db.DB, ln net.Listener, log *slog.Log
 	defer writer.Close()
 	desk := support.NewService(d, customers)
 	surveys := feedback.NewService(d, feedback.Options{
-		OnComplete: []feedback.CompleteHook{results.OnComplete},
+		// CSAT answers are tied to their ticket, agent and team.
+		OnComplete: []feedback.CompleteHook{results.OnComplete, desk.OnSurveyComplete},
 		Complaints: desk, // no survey while a complaint (クレーム) is open
 		Mailer:     mailer,
 		BaseURL:    baseURL,
@@ -180,6 +183,7 @@ func serve(ctx context.Context, e *env, d *db.DB, ln net.Listener, log *slog.Log
 	// (a mark in the database), not an in-process hook a crash could lose.
 	runner.Start(ctx, append(surveys.Jobs(), surveys.FeedJob())...)
 	runner.Start(ctx, desk.Jobs()...)
+	runner.Start(ctx, support.NewCSATSender(desk, surveys, support.CSATOptions{Delay: opts.csatDelay, Log: log}).Job())
 	defer runner.Stop()
 
 	srv := web.New(web.Config{

@@ -47,7 +47,7 @@ func TestSearchTickets(t *testing.T) {
 			want []int64
 		}{
 			{"返品", []int64{ret.ID}},
-			{"ヘンピン", nil},         // katakana folds to hiragana; no such reading stored
+			{"ヘンピン", nil},           // katakana folds to hiragana; no such reading stored
 			{"佐藤", []int64{ret.ID}}, // requester name
 			{"sato@example.jp", []int64{ret.ID}},
 			{"delays", []int64{late.ID}}, // stemmed: delay
