@@ -31,7 +31,7 @@ func TestCSATReport(t *testing.T) {
 		rs = append(rs, rating{manager, "大阪", 5, false, day}, rating{manager, "大阪", 1, false, day},
 			rating{agent, "東京", 1, true, day},          // flagged: left out
 			rating{agent, "東京", 1, false, day - 864e5}, // the day before: left out
-			rating{0, "", 5, false, day})                // nobody assigned
+			rating{0, "", 5, false, day})               // nobody assigned
 		var tks []*Ticket
 		for i := range rs {
 			tks = append(tks, e.open("c"+itoa(int64(i))+"@example.jp", "質問"))

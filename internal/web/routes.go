@@ -168,6 +168,8 @@ func (s *Server) routeTable() []route {
 			{"GET", "/api/v1/sla-policy", api, auth.PermTicketsRead, s.apiSLAPolicyGet},
 			{"PUT", "/api/v1/sla-policy", api, auth.PermSLAManage, s.apiSLAPolicyPut},
 			{"GET", "/api/v1/support-report", api, auth.PermTicketsRead, s.apiSupportReport},
+			// Support insight: the report page (reports_support.go).
+			{"GET", "/reports/support", page, auth.PermTicketsRead, s.handleSupportReport},
 		}...)
 	}
 	if s.cfg.KB != nil {
