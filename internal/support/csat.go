@@ -98,6 +98,9 @@ type CSATRun struct {
 	Skipped int `json:"skipped"`
 }
 
+// Survey returns the id of the built-in CSAT survey (see csatSurvey).
+func (c *CSATSender) Survey(ctx context.Context) (int64, error) { return c.csatSurvey(ctx) }
+
 // csatSurvey returns the id of the built-in CSAT survey, creating and
 // publishing it on first use; 0 when it exists but is not live (someone
 // closed it: CSAT is off).
@@ -195,11 +198,11 @@ func (c *CSATSender) Run(ctx context.Context) (CSATRun, error) {
 		return run, err
 	}
 	for _, t := range todo {
-		invited, skipped, err := c.one(ctx, surveyID, t)
+		inv, skipped, err := c.one(ctx, surveyID, t, feedback.ChannelEmail)
 		if err != nil {
 			return run, err
 		}
-		if invited {
+		if inv != nil {
 			run.Invited++
 		}
 		if skipped {
@@ -209,12 +212,39 @@ func (c *CSATSender) Run(ctx context.Context) (CSATRun, error) {
 	return run, nil
 }
 
+// InviteTicket surveys ticket id now, whatever the delay, under every
+// other rule of Run (solved, one per ticket, none while another survey is
+// pending): channel email schedules the mail, channel link returns the
+// personal link at once (the demo answers it). It returns nil when the
+// ticket was not surveyed (skipped, not solved, surveyed already, or CSAT
+// is off). Errors: ENOTFOUND (ticket); those of feedback.Invite.
+func (c *CSATSender) InviteTicket(ctx context.Context, id int64, channel string) (*feedback.IssuedInvitation, error) {
+	surveyID, err := c.csatSurvey(ctx)
+	if err != nil || surveyID == 0 {
+		return nil, err
+	}
+	var t due
+	var solved sql.NullInt64
+	err = c.desk.db.Reader().QueryRowContext(ctx, `SELECT id, solved_at, customer_id FROM support_tickets WHERE id = $1`, id).
+		Scan(&t.id, &solved, &t.customerID)
+	if isNoRows(err) {
+		return nil, notFound("ticket", id)
+	}
+	if err != nil || !solved.Valid {
+		return nil, err
+	}
+	t.solvedAt = solved.Int64
+	inv, _, err := c.one(ctx, surveyID, t, channel)
+	return inv, err
+}
+
 // one claims ticket t, invites its customer and records the invitation.
-// It reports whether an invitation was made, or the survey skipped.
-func (c *CSATSender) one(ctx context.Context, surveyID int64, t due) (invited, skipped bool, err error) {
+// It returns the invitation made (nil if none) and whether the survey was
+// skipped.
+func (c *CSATSender) one(ctx context.Context, surveyID int64, t due, channel string) (*feedback.IssuedInvitation, bool, error) {
 	d := c.desk.db
 	var outcome string // "", CSATClaimed or CSATSkipped
-	err = d.WriteTx(ctx, func(tx *db.Tx) error {
+	err := d.WriteTx(ctx, func(tx *db.Tx) error {
 		outcome = ""
 		now := tx.NowMS()
 		var status string
@@ -269,12 +299,12 @@ func (c *CSATSender) one(ctx context.Context, surveyID int64, t due) (invited, s
 		return nil
 	})
 	if err != nil || outcome != CSATClaimed {
-		return false, outcome == CSATSkipped, err
+		return nil, outcome == CSATSkipped, err
 	}
-	invs, err := c.surveys.Invite(ctx, feedback.InviteInput{SurveyID: surveyID, CustomerIDs: []int64{t.customerID}, Channel: feedback.ChannelEmail})
+	invs, err := c.surveys.Invite(ctx, feedback.InviteInput{SurveyID: surveyID, CustomerIDs: []int64{t.customerID}, Channel: channel})
 	if err != nil {
 		// The claim's lease runs out and a later run retries.
-		return false, false, fmt.Errorf("csat: invite for ticket %d: %w", t.id, err)
+		return nil, false, fmt.Errorf("csat: invite for ticket %d: %w", t.id, err)
 	}
 	inv := invs[0].ID
 	err = d.WriteTx(ctx, func(tx *db.Tx) error {
@@ -290,10 +320,10 @@ func (c *CSATSender) one(ctx context.Context, surveyID int64, t due) (invited, s
 		return err
 	})
 	if err != nil {
-		return false, false, fmt.Errorf("csat: record invitation for ticket %d: %w", t.id, err)
+		return nil, false, fmt.Errorf("csat: record invitation for ticket %d: %w", t.id, err)
 	}
 	c.opts.Log.Debug("csat invited", "ticket", t.id, "invitation", inv)
-	return true, false, nil
+	return &invs[0], false, nil
 }
 
 // cancelCSATIfReopened withdraws the CSAT survey of ticket id when the

@@ -28,3 +28,6 @@ CREATE TABLE support_csat (
 CREATE INDEX support_csat_responded ON support_csat(responded_at) WHERE responded_at IS NOT NULL;
 CREATE INDEX support_csat_invited ON support_csat(ticket_id) WHERE status = 'invited' AND responded_at IS NULL;
 CREATE INDEX support_tickets_solved ON support_tickets(solved_at) WHERE solved_at IS NOT NULL;
+-- "My queue" (an agent's unsolved tickets, newest first) walks the agent's
+-- tickets by id instead of sorting every ticket the agent ever had.
+CREATE INDEX support_tickets_assignee_id ON support_tickets(assignee_id, id) WHERE assignee_id IS NOT NULL;
