@@ -39,3 +39,6 @@ CREATE INDEX support_tickets_solved ON support_tickets(solved_at) WHERE solved_a
 -- "My queue" (an agent's unsolved tickets, newest first) walks the agent's
 -- tickets by id instead of sorting every ticket the agent ever had.
 CREATE INDEX support_tickets_assignee_id ON support_tickets(assignee_id, id) WHERE assignee_id IS NOT NULL;
+-- The complaint queue walks complaints by id (the 00010 complaint index is
+-- by customer, for the survey pause).
+CREATE INDEX support_tickets_complaint_id ON support_tickets(complaint, id);
