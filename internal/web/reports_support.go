@@ -98,7 +98,10 @@ func (s *Server) handleSupportReport(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		v.ErrorField = kizuna.ErrorField(formErr)
-		v.Error = pr.T("reports.error." + v.ErrorField)
+		v.Error = pr.T("reports.error.from")
+		if v.ErrorField == "to" {
+			v.Error = pr.T("reports.error.to")
+		}
 		s.render(w, r, http.StatusBadRequest, "reports_support", s.newPage(w, r, "reports.support.title", "reports", v))
 		return
 	}
