@@ -129,6 +129,10 @@ func loadDemo(ctx context.Context, e *env, path string, samples fs.FS) (*db.DB, 
 		d.Close()
 		return nil, fmt.Errorf("demo: help articles: %w", err)
 	}
+	if err := loadDemoSupport(ctx, e, path); err != nil {
+		d.Close()
+		return nil, err
+	}
 	return d, nil
 }
 

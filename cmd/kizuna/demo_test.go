@@ -102,8 +102,14 @@ func TestDemoLoadsAndPrintsLogin(t *testing.T) {
 		if err != nil || family != "小林" || kana != "コバヤシ" || orders == 0 {
 			t.Errorf("run %d: customer 17850: %q %q with %d orders, %v", run, family, kana, orders, err)
 		}
-		if err := d.Reader().QueryRow(`SELECT COUNT(*) FROM users`).Scan(&users); err != nil || users != 1 {
-			t.Errorf("run %d: %d users, %v (a fresh database has exactly the demo admin)", run, users, err)
+		// Exactly the demo admin, and the support demo's four agents.
+		if err := d.Reader().QueryRow(`SELECT COUNT(*) FROM users WHERE role <> 'agent'`).Scan(&users); err != nil || users != 1 {
+			t.Errorf("run %d: %d users besides agents, %v (a fresh database has exactly the demo admin)", run, users, err)
+		}
+		var tickets, rated int64
+		if err := d.Reader().QueryRow(`SELECT (SELECT COUNT(*) FROM support_tickets), (SELECT COUNT(*) FROM support_csat WHERE score IS NOT NULL)`).
+			Scan(&tickets, &rated); err != nil || tickets != 64 || rated < 20 {
+			t.Errorf("run %d: %d support tickets, %d rated, %v", run, tickets, rated, err)
 		}
 		d.Close()
 	}

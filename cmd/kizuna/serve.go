@@ -45,6 +45,7 @@ type serveOptions struct {
 	smtpListen     string
 	supportAddress string
 	imap           mailbox.IMAPConfig
+	csatDelay      time.Duration
 }
 
 // addServeFlags defines the flags serve and demo share; the options hold
@@ -68,6 +69,7 @@ func addServeFlags(fs *flag.FlagSet) *serveOptions {
 	fs.StringVar(&o.imap.Username, "imap-username", "", "IMAP user name")
 	fs.StringVar(&o.imap.Password, "imap-password", "", "IMAP password (prefer KIZUNA_IMAP_PASSWORD)")
 	fs.StringVar(&o.imap.Mailbox, "imap-mailbox", "INBOX", "IMAP mailbox to poll")
+	fs.DurationVar(&o.csatDelay, "csat-delay", 24*time.Hour, "time after a ticket is solved before its CSAT survey is sent")
 	return o
 }
 
@@ -182,7 +184,8 @@ func serve(ctx context.Context, e *env, d *db.DB, ln net.Listener, log *slog.Log
 	portal := support.NewPortal(desk, portalOpts)
 	defer portal.Wait() // sign-in and confirmation mails under way
 	surveys := feedback.NewService(d, feedback.Options{
-		OnComplete: []feedback.CompleteHook{results.OnComplete},
+		// CSAT answers are tied to their ticket, agent and team.
+		OnComplete: []feedback.CompleteHook{results.OnComplete, desk.OnSurveyComplete},
 		Complaints: desk, // no survey while a complaint (クレーム) is open
 		Mailer:     mailer,
 		BaseURL:    baseURL,
@@ -198,6 +201,7 @@ func serve(ctx context.Context, e *env, d *db.DB, ln net.Listener, log *slog.Log
 	runner.Start(ctx, append(surveys.Jobs(), surveys.FeedJob())...)
 	runner.Start(ctx, desk.Jobs()...)
 	runner.Start(ctx, portal.Jobs()...)
+	runner.Start(ctx, support.NewCSATSender(desk, surveys, support.CSATOptions{Delay: opts.csatDelay, Log: log}).Job())
 	defer runner.Stop()
 	smtpDone, err := startSupportMail(ctx, d, desk, sender, runner, log, opts)
 	if err != nil {

@@ -81,7 +81,10 @@ func (s *Service) Merge(ctx context.Context, sourceID, targetID int64) (*Ticket,
 		if _, err := tx.ExecContext(ctx, `UPDATE support_tickets SET merged_into = $1, problem_id = NULL WHERE id = $2`, dst.ID, src.ID); err != nil {
 			return err
 		}
-		return forceStatus(ctx, tx, src.ID, StatusClosed, now, label)
+		if err := forceStatus(ctx, tx, src.ID, StatusClosed, now, label); err != nil {
+			return err
+		}
+		return afterTicketWrite(ctx, tx, src.ID, dst.ID)
 	})
 	if err != nil {
 		return nil, err

@@ -180,8 +180,10 @@ func (s *Service) Reply(ctx context.Context, ticketID int64, r NewReply) (*Messa
 		if err != nil {
 			return err
 		}
-		id, err = agentReply(ctx, tx, t, r.Body, !r.Internal, r.Status, atts)
-		return err
+		if id, err = agentReply(ctx, tx, t, r.Body, !r.Internal, r.Status, atts); err != nil {
+			return err
+		}
+		return afterTicketWrite(ctx, tx, t.ID)
 	})
 	if err != nil {
 		return nil, err
@@ -253,8 +255,10 @@ func (s *Service) AddCustomerMessage(ctx context.Context, ticketID int64, m NewC
 		if err != nil {
 			return err
 		}
-		id, err = customerMessage(ctx, tx, t, m, atts)
-		return err
+		if id, err = customerMessage(ctx, tx, t, m, atts); err != nil {
+			return err
+		}
+		return afterTicketWrite(ctx, tx, t.ID)
 	})
 	if err != nil {
 		return nil, err

@@ -136,6 +136,9 @@ func (s *Service) SolveProblem(ctx context.Context, id int64, body string) (*Sol
 			if _, err := agentReply(ctx, tx, cur, bodies[i], true, StatusSolved, nil); err != nil {
 				return err
 			}
+			if err := afterTicketWrite(ctx, tx, cur.ID); err != nil {
+				return err
+			}
 			if t.ID != id {
 				res.Incidents = append(res.Incidents, t.ID)
 			}

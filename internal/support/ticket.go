@@ -257,10 +257,12 @@ func (s *Service) CreateTicket(ctx context.Context, nt NewTicket) (*Ticket, erro
 		if err := recordStatus(ctx, tx, id, StatusNew, now, label); err != nil {
 			return err
 		}
-		_, err := insertMessage(ctx, tx, message{ticketID: id, authorKind: AuthorCustomer, authorName: nt.Requester.Name,
+		if _, err := insertMessage(ctx, tx, message{ticketID: id, authorKind: AuthorCustomer, authorName: nt.Requester.Name,
 			public: true, direction: DirectionIn, body: nt.Body, emailMessageID: nt.EmailMessageID,
-			inReplyTo: nt.InReplyTo, references: nt.References, at: now}, atts)
-		return err
+			inReplyTo: nt.InReplyTo, references: nt.References, at: now}, atts); err != nil {
+			return err
+		}
+		return afterTicketWrite(ctx, tx, id)
 	})
 	if err != nil {
 		return nil, err
@@ -369,9 +371,12 @@ type Filter struct {
 	CategoryID int64
 	Complaint  bool
 	Tag        string
-	Query      string // words in the subject
-	Limit      int    // 1–200, default 50
-	Cursor     string
+	// Query is full-text search (search.go) over the subject, every
+	// message (internal notes too) and the requester's name and email:
+	// staff lists only, the portal never sets it.
+	Query  string
+	Limit  int // 1–200, default 50
+	Cursor string
 }
 
 // Tickets lists tickets, newest first.
@@ -424,10 +429,8 @@ func (s *Service) list(ctx context.Context, f Filter) (*Page[Ticket], error) {
 	if f.Tag != "" {
 		where = append(where, `t.id IN (SELECT ticket_id FROM support_ticket_tags WHERE tag = `+arg(strings.ToLower(f.Tag))+`)`)
 	}
-	if q := strings.TrimSpace(f.Query); q != "" {
-		for _, w := range strings.Fields(strings.ToLower(q)) {
-			where = append(where, `LOWER(t.subject) LIKE `+arg("%"+likeEscape(w)+"%")+` ESCAPE '\'`)
-		}
+	if cond, ok := searchCondition(s.db.Dialect, f.Query, arg); ok {
+		where = append(where, cond)
 	}
 	if f.Cursor != "" {
 		before, err := strconv.ParseInt(f.Cursor, 10, 64)
@@ -459,10 +462,6 @@ func (s *Service) list(ctx context.Context, f Filter) (*Page[Ticket], error) {
 		page.Items = append(page.Items, *t)
 	}
 	return page, rows.Err()
-}
-
-func likeEscape(s string) string {
-	return strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(s)
 }
 
 // Patch changes a ticket; nil fields stay as they are.
@@ -558,7 +557,10 @@ func (s *Service) UpdateTicket(ctx context.Context, id int64, p Patch) (*Ticket,
 			}
 		}
 		// Priority, category and complaint change the SLA targets.
-		return set("updated_at", now)
+		if err := set("updated_at", now); err != nil {
+			return err
+		}
+		return afterTicketWrite(ctx, tx, id)
 	})
 	if err != nil {
 		return nil, err

@@ -174,6 +174,8 @@ func (s *Server) routeTable() []route {
 			{"GET", "/api/v1/sla-policy", api, auth.PermTicketsRead, s.apiSLAPolicyGet},
 			{"PUT", "/api/v1/sla-policy", api, auth.PermSLAManage, s.apiSLAPolicyPut},
 			{"GET", "/api/v1/support-report", api, auth.PermTicketsRead, s.apiSupportReport},
+			// Support insight: the report page (reports_support.go).
+			{"GET", "/reports/support", page, auth.PermTicketsRead, s.handleSupportReport},
 		}...)
 		routes = append(routes, []route{
 			// Support desk (HTML): the agents' queue and ticket page
