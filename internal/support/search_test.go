@@ -122,3 +122,37 @@ func TestSearchTickets(t *testing.T) {
 		}
 	})
 }
+
+// TestDenseSearchWalksIDs: a search with many matches takes the id-order
+// path on Postgres (denseSearch) and must answer exactly as the index path:
+// the same tickets, newest first, the same pages, with other filters.
+func TestDenseSearchWalksIDs(t *testing.T) {
+	run(t, func(t *testing.T, e *env) {
+		var want []int64
+		for i := 0; i < 7; i++ {
+			tk := e.open("sato@example.jp", "配送状況の確認", func(nt *NewTicket) { nt.Body = "配送状況を確認してください" })
+			want = append([]int64{tk.ID}, want...)
+			e.open("ken@example.com", "Password", func(nt *NewTicket) { nt.Body = "cannot log in" })
+		}
+		sparse := e.search("配送状況")
+		defer func(n int) { denseProbe = n }(denseProbe)
+		denseProbe = 3
+		if dense, err := e.svc.denseSearch(e.agent(), "配送状況"); err != nil || dense != (e.svc.db.Dialect == "postgres") {
+			t.Fatalf("denseSearch = %v, %v", dense, err)
+		}
+		if got := e.search("配送状況"); !slices.Equal(got, want) || !slices.Equal(got, sparse) {
+			t.Fatalf("dense search %v, index search %v, want %v", got, sparse, want)
+		}
+		p, err := e.svc.Tickets(e.agent(), Filter{Query: "配送状況", Limit: 3})
+		if err != nil || len(p.Items) != 3 || p.Next == "" {
+			t.Fatalf("first page: %+v %v", p, err)
+		}
+		p2, err := e.svc.Tickets(e.agent(), Filter{Query: "配送状況", Limit: 3, Cursor: p.Next})
+		if err != nil || len(p2.Items) != 3 || p2.Items[0].ID != want[3] {
+			t.Fatalf("second page: %+v %v", p2, err)
+		}
+		if got := e.search("配送状況 password"); len(got) != 0 {
+			t.Fatalf("dense AND search found %v", got)
+		}
+	})
+}

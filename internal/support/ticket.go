@@ -444,7 +444,23 @@ func (s *Service) list(ctx context.Context, f Filter) (*Page[Ticket], error) {
 		q += ` WHERE ` + strings.Join(where, ` AND `)
 	}
 	q += ` ORDER BY t.id DESC LIMIT ` + arg(f.Limit+1)
-	rows, err := s.db.Reader().QueryContext(ctx, db.Rebind(s.db.Dialect, q), args...)
+	var query func(ctx context.Context, q string, args ...any) (*sql.Rows, error) = s.db.Reader().QueryContext
+	if dense, err := s.denseSearch(ctx, f.Query); err != nil {
+		return nil, err
+	} else if dense {
+		// Run the page in a read-only transaction that walks the id order
+		// (see denseSearch).
+		tx, err := s.db.Reader().BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+		if err != nil {
+			return nil, fmt.Errorf("tickets: %w", err)
+		}
+		defer tx.Rollback()
+		if _, err := tx.ExecContext(ctx, `SET LOCAL enable_bitmapscan = off`); err != nil {
+			return nil, fmt.Errorf("tickets: %w", err)
+		}
+		query = tx.QueryContext
+	}
+	rows, err := query(ctx, db.Rebind(s.db.Dialect, q), args...)
 	if err != nil {
 		return nil, fmt.Errorf("tickets: %w", err)
 	}
