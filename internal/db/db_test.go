@@ -115,3 +115,21 @@ func TestInTextAndInInt(t *testing.T) {
 		}
 	})
 }
+
+// A migration numbered below one already applied (two capabilities'
+// migrations landing out of order) is applied, not refused.
+func TestMigrateAppliesOutOfOrder(t *testing.T) {
+	dbtest.Run(t, func(t *testing.T, d *db.DB) {
+		ctx := context.Background()
+		if _, err := d.Writer().ExecContext(ctx, `DELETE FROM goose_db_version WHERE version_id = 8`); err != nil {
+			t.Fatal(err)
+		}
+		if err := d.Migrate(ctx); err != nil {
+			t.Fatalf("migrate with 00008 missing below applied ones: %v", err)
+		}
+		var n int
+		if err := d.Reader().QueryRowContext(ctx, `SELECT COUNT(*) FROM goose_db_version WHERE version_id = 8`).Scan(&n); err != nil || n != 1 {
+			t.Fatalf("00008 applied %d times, %v", n, err)
+		}
+	})
+}

@@ -47,7 +47,11 @@ func (db *DB) MigrationVersion(ctx context.Context) (current, latest int64, err 
 func (db *DB) migrationProvider() (*goose.Provider, error) {
 	dir := "migrations/sqlite"
 	dialect := goose.DialectSQLite3
-	var opts []goose.ProviderOption
+	// Capabilities are developed side by side and their migrations are
+	// independent of each other (each creates its own tables), so one that
+	// lands with a lower number than an already applied one is still
+	// applied rather than refused.
+	opts := []goose.ProviderOption{goose.WithAllowOutofOrder(true)}
 	if db.Dialect == Postgres {
 		dir = "migrations/postgres"
 		dialect = goose.DialectPostgres
