@@ -35,11 +35,11 @@ type ticketView struct {
 	// Form state: the reply being written, and the last action's outcome.
 	Reply      string
 	Internal   bool
-	FilesAgain bool // the refused form carried files, to be chosen again
-	Flash     string // catalog key
-	ErrorKey  string
-	ErrorMsg  string
-	ErrorForm string // which form the error belongs to
+	FilesAgain bool   // the refused form carried files, to be chosen again
+	Flash      string // catalog key
+	ErrorKey   string
+	ErrorMsg   string
+	ErrorForm  string // which form the error belongs to
 }
 
 // customerPanel is the 360 view beside the ticket.
