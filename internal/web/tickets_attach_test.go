@@ -2,6 +2,7 @@ package web
 
 import (
 	"bytes"
+	"encoding/base64"
 	"fmt"
 	"mime/multipart"
 	"net/http"
@@ -152,5 +153,75 @@ func TestTicketReplyAttachments(t *testing.T) {
 	huge := upload{"huge.pdf", "application/pdf", bytes.Repeat([]byte("a"), maxUploadBody)}
 	if w := h.serve(h.multipartRequest(path, "agent", "", map[string]string{"body": "huge", "action": "send"}, huge)); w.Code != http.StatusRequestEntityTooLarge {
 		t.Fatalf("over the upload limit: %d", w.Code)
+	}
+}
+
+func TestAPIReplyAttachments(t *testing.T) {
+	h := newHarness(t)
+	tk := h.ids.support.ticket
+	path := fmt.Sprintf("/api/v1/tickets/%d/messages", tk)
+	before := h.attachmentCount(tk)
+	pdf := []byte("%PDF-1.4\n\x00\xff api\n%%EOF\n")
+	b64 := base64.StdEncoding.EncodeToString(pdf)
+
+	body := `{"body":"Invoice attached.","attachments":[{"filename":"invoice.pdf","content_type":"application/pdf","data_base64":"` + b64 + `"}]}`
+	w := h.serve(h.request("POST", path, "key:agent", body, true))
+	if w.Code != http.StatusCreated {
+		t.Fatalf("reply with a file: %d %s", w.Code, w.Body.String())
+	}
+	var m struct {
+		ID          int64 `json:"id"`
+		Attachments []struct {
+			ID          int64  `json:"id"`
+			Filename    string `json:"filename"`
+			ContentType string `json:"content_type"`
+			Size        int64  `json:"size"`
+		} `json:"attachments"`
+	}
+	if err := jsonUnmarshal(w.Body.Bytes(), &m); err != nil {
+		t.Fatal(err)
+	}
+	if len(m.Attachments) != 1 || m.Attachments[0].Filename != "invoice.pdf" || m.Attachments[0].Size != int64(len(pdf)) {
+		t.Fatalf("reply: %s", w.Body.String())
+	}
+	if d := h.get(fmt.Sprintf("/tickets/%d/attachments/%d", tk, m.Attachments[0].ID), "agent"); !bytes.Equal(d.Body.Bytes(), pdf) {
+		t.Fatalf("download: %d %q", d.Code, d.Body.String())
+	}
+	// The older field name still works.
+	body = `{"body":"Again.","attachments":[{"filename":"a.txt","content_type":"text/plain","data":"` + base64.StdEncoding.EncodeToString([]byte("hi")) + `"}]}`
+	if w := h.serve(h.request("POST", path, "key:agent", body, true)); w.Code != http.StatusCreated {
+		t.Fatalf("data alias: %d %s", w.Code, w.Body.String())
+	}
+	if h.attachmentCount(tk) != before+2 {
+		t.Fatalf("count %d, want %d", h.attachmentCount(tk), before+2)
+	}
+
+	refused := map[string]struct {
+		body  string
+		code  int
+		field string
+	}{
+		"exe": {`{"body":"x","attachments":[{"filename":"tool.exe","content_type":"application/x-msdownload","data_base64":"TVqQAA=="}]}`,
+			http.StatusBadRequest, "attachments[0].content_type"},
+		"bad base64": {`{"body":"x","attachments":[{"filename":"a.pdf","content_type":"application/pdf","data_base64":"%%%"}]}`,
+			http.StatusBadRequest, ""},
+		"unknown field": {`{"body":"x","attachments":[{"filename":"a.pdf","content_type":"application/pdf","data_base64":"` + b64 + `","path":"/etc"}]}`,
+			http.StatusBadRequest, "path"},
+		"both fields": {`{"body":"x","attachments":[{"filename":"a.pdf","content_type":"application/pdf","data_base64":"` + b64 + `","data":"` + b64 + `"}]}`,
+			http.StatusBadRequest, ""},
+		"over the API body limit": {`{"body":"x","attachments":[{"filename":"a.pdf","content_type":"application/pdf","data_base64":"` +
+			base64.StdEncoding.EncodeToString(bytes.Repeat([]byte("a"), maxAPIBody)) + `"}]}`, http.StatusRequestEntityTooLarge, ""},
+	}
+	for name, c := range refused {
+		w := h.serve(h.request("POST", path, "key:agent", c.body, true))
+		if w.Code != c.code || (c.field != "" && !strings.Contains(w.Body.String(), `"field":"`+c.field+`"`)) {
+			t.Errorf("%s: %d %s", name, w.Code, w.Body.String())
+		}
+	}
+	if w := h.serve(h.request("POST", path, "key:viewer", `{"body":"x","attachments":[{"filename":"a.pdf","content_type":"application/pdf","data_base64":"`+b64+`"}]}`, true)); w.Code != http.StatusForbidden {
+		t.Errorf("viewer key: %d", w.Code)
+	}
+	if h.attachmentCount(tk) != before+2 {
+		t.Fatalf("a refused call stored files: %d", h.attachmentCount(tk))
 	}
 }
