@@ -7,6 +7,7 @@
 package mail
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/base32"
@@ -107,6 +108,17 @@ type Message struct {
 	MessageID string
 	// ReplyTo is where the recipient's answer should go.
 	ReplyTo string
+	// Attachments are files sent with the mail (a support reply's files),
+	// each as a base64 part with its name and type. The caller checks
+	// what may be sent; Send only refuses a file without a name.
+	Attachments []Attachment
+}
+
+// Attachment is one file of a Message.
+type Attachment struct {
+	Filename    string
+	ContentType string // empty: application/octet-stream
+	Data        []byte
 }
 
 // NewMessageID returns a fresh Message-ID (without angle brackets) in the
@@ -164,6 +176,17 @@ func (s *Sender) Send(ctx context.Context, m Message) (string, error) {
 	msg.SetBodyString(gomail.TypeTextPlain, m.Text)
 	if m.HTML != "" {
 		msg.AddAlternativeString(gomail.TypeTextHTML, m.HTML)
+	}
+	for i, a := range m.Attachments {
+		if a.Filename == "" {
+			return "", kizuna.FieldError(fmt.Sprintf("attachments[%d].filename", i), "an attachment needs a file name")
+		}
+		ct := a.ContentType
+		if ct == "" {
+			ct = "application/octet-stream"
+		}
+		msg.AttachReadSeeker(a.Filename, bytes.NewReader(a.Data), gomail.WithFileContentType(gomail.ContentType(ct)),
+			gomail.WithFileEncoding(gomail.EncodingB64))
 	}
 	opts := []gomail.Option{
 		gomail.WithPort(s.cfg.Port),

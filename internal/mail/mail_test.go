@@ -104,3 +104,48 @@ func TestSendOverSMTP(t *testing.T) {
 		t.Fatalf("%d messages arrived, want 1", n)
 	}
 }
+
+func TestSendAttachments(t *testing.T) {
+	srv := smtptest.Start(t)
+	s, err := mail.NewSender(mail.Config{Host: srv.Host, Port: srv.Port, From: "Support <support@kizuna.example>", StartTLS: mail.TLSNone})
+	if err != nil {
+		t.Fatal(err)
+	}
+	pdf := []byte("%PDF-1.4\n\x00\x01\x02binary\xff\n%%EOF\n")
+	id, err := s.Send(context.Background(), mail.Message{To: "hanako@example.jp", Subject: "Re: 請求書", Text: "請求書を添付します。",
+		MessageID: "fixed-id@kizuna.example", Attachments: []mail.Attachment{
+			{Filename: "請求書 2026.pdf", ContentType: "application/pdf", Data: pdf},
+			{Filename: "notes.txt", ContentType: "text/plain", Data: []byte("not the body")},
+		}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := srv.Wait(t, 1)[0]
+	if id != "fixed-id@kizuna.example" || got.Header.Get("Message-Id") != "<fixed-id@kizuna.example>" {
+		t.Fatalf("Message-ID %q / header %q", id, got.Header.Get("Message-Id"))
+	}
+	if !strings.HasPrefix(got.Header.Get("Content-Type"), "multipart/mixed") {
+		t.Fatalf("content type %q", got.Header.Get("Content-Type"))
+	}
+	if strings.TrimSpace(got.Text) != "請求書を添付します。" {
+		t.Fatalf("text %q", got.Text)
+	}
+	if len(got.Attachments) != 2 {
+		t.Fatalf("attachments: %+v", got.Attachments)
+	}
+	a := got.Attachments[0]
+	if a.Filename != "請求書 2026.pdf" || a.ContentType != "application/pdf" || string(a.Data) != string(pdf) {
+		t.Fatalf("pdf attachment: %q %q %q", a.Filename, a.ContentType, a.Data)
+	}
+	if b := got.Attachments[1]; b.Filename != "notes.txt" || string(b.Data) != "not the body" {
+		t.Fatalf("text attachment: %+v", b)
+	}
+	// A file without a name is refused before anything is sent.
+	if _, err := s.Send(context.Background(), mail.Message{To: "a@example.jp", Subject: "x", Text: "x",
+		Attachments: []mail.Attachment{{Data: []byte("x")}}}); kizuna.ErrorCode(err) != kizuna.EINVALID {
+		t.Fatalf("nameless attachment: %v", err)
+	}
+	if n := len(srv.Messages()); n != 1 {
+		t.Fatalf("%d messages arrived, want 1", n)
+	}
+}

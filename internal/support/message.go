@@ -58,11 +58,13 @@ type Attachment struct {
 	Data        []byte `json:"-"`
 }
 
-// NewAttachment is a file sent with a message (base64 in JSON).
+// NewAttachment is a file sent with a message: in JSON
+// {filename, content_type, data_base64} (data is accepted as an older
+// name of data_base64; see UnmarshalJSON).
 type NewAttachment struct {
 	Filename    string `json:"filename"`
 	ContentType string `json:"content_type"`
-	Data        []byte `json:"data"`
+	Data        []byte `json:"data_base64"`
 }
 
 // Attachment limits.

@@ -20,11 +20,12 @@ import (
 const portalCookie = "kizuna_portal"
 
 // maxUploadBody caps the forms that carry files (the contact form, a
-// portal reply): one file of the desk's largest size plus the text.
+// portal reply, an agent's reply): one file of the desk's largest size
+// plus the text, so several files share that size.
 const maxUploadBody = support.MaxAttachmentSize + 1<<20
 
 // uploadRoutes are the POST patterns whose bodies may hold files.
-var uploadRoutes = map[string]bool{"/contact": true, "/portal/tickets/{id}": true}
+var uploadRoutes = map[string]bool{"/contact": true, "/portal/tickets/{id}": true, "/tickets/{id}/reply": true}
 
 // portalState is the signed-in customer of a customerPortal request.
 type portalState struct {

@@ -29,7 +29,9 @@ func splitTags(s string) []string {
 	})
 }
 
-// handleTicketReply sends a public reply or saves an internal note. The
+// handleTicketReply sends a public reply or saves an internal note, with
+// the files of the form's "attachments" input (a public reply's files go
+// out with its mail). The
 // "insert macro" button of the same form renders the chosen macro for this
 // ticket into the text area instead (no script needed).
 func (s *Server) handleTicketReply(w http.ResponseWriter, r *http.Request) {
@@ -44,8 +46,14 @@ func (s *Server) handleTicketReply(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	internal := r.PostFormValue("internal") == "1"
-	in := support.NewReply{Body: body, Internal: internal, Status: r.PostFormValue("status")}
-	if _, err := s.cfg.Support.Reply(r.Context(), id, in); err != nil {
+	// The form is multipart (files); the service checks each file's type,
+	// size and the count, and refuses the whole reply if one is refused.
+	atts, err := formFiles(r, "attachments")
+	if err == nil {
+		in := support.NewReply{Body: body, Internal: internal, Status: r.PostFormValue("status"), Attachments: atts}
+		_, err = s.cfg.Support.Reply(r.Context(), id, in)
+	}
+	if err != nil {
 		s.showTicketWithError(w, r, id, "reply", err)
 		return
 	}

@@ -33,12 +33,13 @@ type ticketView struct {
 	Panel      *customerPanel
 
 	// Form state: the reply being written, and the last action's outcome.
-	Reply     string
-	Internal  bool
-	Flash     string // catalog key
-	ErrorKey  string
-	ErrorMsg  string
-	ErrorForm string // which form the error belongs to
+	Reply      string
+	Internal   bool
+	FilesAgain bool   // the refused form carried files, to be chosen again
+	Flash      string // catalog key
+	ErrorKey   string
+	ErrorMsg   string
+	ErrorForm  string // which form the error belongs to
 }
 
 // customerPanel is the 360 view beside the ticket.
@@ -250,6 +251,14 @@ func (s *Server) showTicketWithError(w http.ResponseWriter, r *http.Request, id 
 		return
 	}
 	v.Reply, v.Internal = r.PostFormValue("body"), r.PostFormValue("internal") == "1"
+	// A browser cannot refill a file input: say so when files were sent.
+	if r.MultipartForm != nil {
+		for _, fh := range r.MultipartForm.File["attachments"] {
+			if fh.Filename != "" {
+				v.FilesAgain = true
+			}
+		}
+	}
 	s.renderWithError(w, r, "tickets_show", "tickets.show.title", "tickets", v, formErr, func(key, msg string) {
 		v.ErrorKey, v.ErrorMsg, v.ErrorForm = key, msg, form
 	})

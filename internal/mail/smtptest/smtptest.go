@@ -29,7 +29,17 @@ type Message struct {
 	Subject string // decoded (RFC 2047)
 	Text    string
 	HTML    string
-	Raw     []byte
+	// Attachments are the parts with Content-Disposition attachment,
+	// decoded.
+	Attachments []Attachment
+	Raw         []byte
+}
+
+// Attachment is one attached file of a received mail.
+type Attachment struct {
+	Filename    string // decoded (RFC 2231 / 2047)
+	ContentType string // media type without parameters
+	Data        []byte
 }
 
 // Server collects every message delivered to it.
@@ -172,6 +182,12 @@ func (m *Message) walk(ctype, cte string, body io.Reader) error {
 			if err != nil {
 				return err
 			}
+			if disp, dp, err := mime.ParseMediaType(p.Header.Get("Content-Disposition")); err == nil && disp == "attachment" {
+				if err := m.attach(p.Header.Get("Content-Type"), p.Header.Get("Content-Transfer-Encoding"), dp["filename"], p); err != nil {
+					return err
+				}
+				continue
+			}
 			if err := m.walk(p.Header.Get("Content-Type"), p.Header.Get("Content-Transfer-Encoding"), p); err != nil {
 				return err
 			}
@@ -194,5 +210,29 @@ func (m *Message) walk(ctype, cte string, body io.Reader) error {
 	case "text/html":
 		m.HTML = string(b)
 	}
+	return nil
+}
+
+// attach decodes an attachment part.
+func (m *Message) attach(ctype, cte, filename string, body io.Reader) error {
+	mt, _, err := mime.ParseMediaType(ctype)
+	if err != nil {
+		return fmt.Errorf("attachment content type %q: %w", ctype, err)
+	}
+	var r io.Reader = body
+	switch strings.ToLower(cte) {
+	case "quoted-printable":
+		r = quotedprintable.NewReader(body)
+	case "base64":
+		r = base64Reader(body)
+	}
+	b, err := io.ReadAll(r)
+	if err != nil {
+		return err
+	}
+	if name, err := new(mime.WordDecoder).DecodeHeader(filename); err == nil {
+		filename = name
+	}
+	m.Attachments = append(m.Attachments, Attachment{Filename: filename, ContentType: mt, Data: b})
 	return nil
 }

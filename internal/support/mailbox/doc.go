@@ -78,8 +78,16 @@
 // one. A crash after sending and before recording re-sends with the same
 // Message-ID, which mail clients show as one message.
 //
+// The reply's files go with it as base64 attachments, each checked again
+// with support.CheckAttachment when the mail is composed (a file the desk
+// would refuse now stays on the ticket and is left out, with a warning in
+// the log); internal notes and their files are never mailed. The mail's
+// size is that of the reply's files (at most 5 × 10 MiB by the desk's
+// limits, less in practice by the web form's body limit): a receiving
+// server with a lower cap refuses it, which is recorded like any refusal.
+//
 // Replies on tickets that did not come by mail (web, portal, phone) are not
-// mailed by this package. Agent attachments are not mailed yet.
+// mailed by this package.
 //
 // # Authorization
 //

@@ -178,6 +178,7 @@ func (m *Mailbox) sendOne(ctx context.Context, id int64) error {
 	if err != nil || !taken {
 		return err
 	}
+	o.id = id
 	msg, err := m.compose(ctx, &o)
 	if err == nil {
 		_, err = m.sender.Send(ctx, msg)
@@ -190,7 +191,7 @@ func (m *Mailbox) sendOne(ctx context.Context, id int64) error {
 
 type outRow struct {
 	to, emailID, body, token string
-	ticketID                 int64
+	id, ticketID             int64
 }
 
 // compose builds the mail of a reply: subject "Re: <subject> [#id-token]",
@@ -206,8 +207,14 @@ func (m *Mailbox) compose(ctx context.Context, o *outRow) (kmail.Message, error)
 		return kmail.Message{}, err
 	}
 	var refs []string
+	var files []kmail.Attachment
 	inReplyTo := ""
 	for _, msg := range ms {
+		if msg.ID == o.id {
+			if files, err = m.replyFiles(ctx, msg); err != nil {
+				return kmail.Message{}, err
+			}
+		}
 		if msg.EmailMessageID == "" || msg.EmailMessageID == o.emailID {
 			continue
 		}
@@ -228,7 +235,31 @@ func (m *Mailbox) compose(ctx context.Context, o *outRow) (kmail.Message, error)
 		subject = "Re: " + subject
 	}
 	return kmail.Message{To: o.to, Subject: subject + " " + Tag(t.ID, o.token), Text: o.body, MessageID: o.emailID,
-		InReplyTo: inReplyTo, References: refs, ReplyTo: m.addresses[0]}, nil
+		InReplyTo: inReplyTo, References: refs, ReplyTo: m.addresses[0], Attachments: files}, nil
+}
+
+// replyFiles reads the files of a public reply for its mail. Each is
+// checked again with the desk's rules (support.CheckAttachment), so a file
+// stored under older rules, or put there by other means, never leaves by
+// mail if the desk would refuse it now; it stays on the ticket.
+func (m *Mailbox) replyFiles(ctx context.Context, msg support.Message) ([]kmail.Attachment, error) {
+	if !msg.Public {
+		return nil, nil
+	}
+	var out []kmail.Attachment
+	for _, meta := range msg.Attachments {
+		a, err := m.desk.Attachment(ctx, meta.ID)
+		if err != nil {
+			return nil, err
+		}
+		ok, err := support.CheckAttachment(support.NewAttachment{Filename: a.Filename, ContentType: a.ContentType, Data: a.Data})
+		if err != nil {
+			m.log.Warn("support mail: attachment left out of the reply", "message", msg.ID, "attachment", a.ID, "err", err)
+			continue
+		}
+		out = append(out, kmail.Attachment{Filename: ok.Filename, ContentType: ok.ContentType, Data: ok.Data})
+	}
+	return out, nil
 }
 
 func hasReplyPrefix(s string) bool {
