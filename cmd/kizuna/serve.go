@@ -203,7 +203,7 @@ func serve(ctx context.Context, e *env, d *db.DB, ln net.Listener, log *slog.Log
 	runner.Start(ctx, portal.Jobs()...)
 	runner.Start(ctx, support.NewCSATSender(desk, surveys, support.CSATOptions{Delay: opts.csatDelay, Log: log}).Job())
 	defer runner.Stop()
-	smtpDone, err := startSupportMail(ctx, d, desk, sender, runner, log, opts)
+	mb, smtpDone, err := startSupportMail(ctx, d, desk, sender, runner, log, opts)
 	if err != nil {
 		return err
 	}
@@ -215,6 +215,7 @@ func serve(ctx context.Context, e *env, d *db.DB, ln net.Listener, log *slog.Log
 		Results:    surveyResults,
 		Support:    desk,
 		Portal:     portal,
+		Mailbox:    mb,
 		KB:         kb.NewService(d),
 		BaseURL:    baseURL,
 		DB:         d,
@@ -257,14 +258,15 @@ func serve(ctx context.Context, e *env, d *db.DB, ln net.Listener, log *slog.Log
 
 // startSupportMail starts the desk's mail channel the options ask for: the
 // SMTP receiver (its returned channel closes once it has stopped with
-// ctx), IMAP polling, and the outbox that sends agents' replies.
+// ctx), IMAP polling, and the outbox that sends agents' replies. The
+// mailbox is nil when no support address is set.
 func startSupportMail(ctx context.Context, d *db.DB, desk *support.Service, sender *mail.Sender, runner *jobs.Runner,
-	log *slog.Logger, opts *serveOptions) (<-chan struct{}, error) {
+	log *slog.Logger, opts *serveOptions) (*mailbox.Mailbox, <-chan struct{}, error) {
 	if opts.supportAddress == "" {
 		if opts.smtpListen != "" || opts.imap.URL != "" {
-			return nil, usageError{"--smtp-listen and --imap-url need --support-address"}
+			return nil, nil, usageError{"--smtp-listen and --imap-url need --support-address"}
 		}
-		return nil, nil
+		return nil, nil, nil
 	}
 	var addrs []string
 	for _, a := range strings.Split(opts.supportAddress, ",") {
@@ -274,7 +276,7 @@ func startSupportMail(ctx context.Context, d *db.DB, desk *support.Service, send
 	}
 	mb, err := mailbox.New(d, desk, mailbox.Config{Addresses: addrs, Sender: sender, Log: log})
 	if err != nil {
-		return nil, usageError{fmt.Sprintf("--support-address: %v", err)}
+		return nil, nil, usageError{fmt.Sprintf("--support-address: %v", err)}
 	}
 	if sender != nil {
 		runner.Start(ctx, mb.OutboxJob())
@@ -284,17 +286,17 @@ func startSupportMail(ctx context.Context, d *db.DB, desk *support.Service, send
 	if opts.imap.URL != "" {
 		job, err := mb.IMAPJob(opts.imap)
 		if err != nil {
-			return nil, usageError{fmt.Sprintf("IMAP settings: %v", err)}
+			return nil, nil, usageError{fmt.Sprintf("IMAP settings: %v", err)}
 		}
 		runner.Start(ctx, job)
 		log.Info("polling IMAP for support mail", "mailbox", opts.imap.Mailbox)
 	}
 	if opts.smtpListen == "" {
-		return nil, nil
+		return mb, nil, nil
 	}
 	ln, err := net.Listen("tcp", opts.smtpListen)
 	if err != nil {
-		return nil, fmt.Errorf("--smtp-listen: %w", err)
+		return nil, nil, fmt.Errorf("--smtp-listen: %w", err)
 	}
 	domain := addrs[0][strings.LastIndexByte(addrs[0], '@')+1:]
 	domain = strings.TrimRight(domain, ">")
@@ -306,7 +308,7 @@ func startSupportMail(ctx context.Context, d *db.DB, desk *support.Service, send
 		}
 	}()
 	log.Info("receiving support mail over SMTP", "addr", ln.Addr().String(), "for", strings.Join(addrs, ", "))
-	return done, nil
+	return mb, done, nil
 }
 
 // displayAddr turns a wildcard listen address into one a browser can open.

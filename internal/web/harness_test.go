@@ -262,7 +262,7 @@ func newHarness(t *testing.T) *harness {
 
 func (h *harness) config() Config {
 	desk := support.NewService(h.db, h.customers)
-	return Config{Customers: h.customers, Accounts: h.accounts, DB: h.db, KB: kb.NewService(h.db), Support: desk, Portal: h.portal(desk), Ingest: h.ingest, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
+	return Config{Customers: h.customers, Accounts: h.accounts, DB: h.db, KB: kb.NewService(h.db), Support: desk, Portal: h.portal(desk), Mailbox: testMailbox(h.db, desk), Ingest: h.ingest, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
 		Surveys: h.surveys, Results: h.results, BaseURL: testBaseURL,
 		Now: func() time.Time { return testNow }}
 }

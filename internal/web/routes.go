@@ -193,6 +193,10 @@ func (s *Server) routeTable() []route {
 			{"POST", "/tickets/{id}/solve-problem", page, auth.PermTicketsWrite, s.handleTicketSolveProblem},
 			{"GET", "/tickets/{id}/attachments/{att}", page, auth.PermTicketsRead, s.handleTicketAttachment},
 		}...)
+		if s.cfg.Mailbox != nil {
+			// Support desk (HTML): send a failed reply mail again.
+			routes = append(routes, route{"POST", "/tickets/{id}/messages/{msg}/retry-mail", page, auth.PermTicketsWrite, s.handleTicketMailRetry})
+		}
 	}
 	if s.cfg.Support != nil && s.cfg.Portal != nil {
 		routes = append(routes,

@@ -48,6 +48,7 @@ func callFor(t *testing.T, h *harness, rt route) routeCall {
 		p = strings.Replace(p, "{att}", fmt.Sprint(att), 1)
 	case strings.HasPrefix(p, "/tickets/"):
 		p = strings.Replace(p, "{id}", fmt.Sprint(h.ids.support.ticket), 1)
+		p = strings.Replace(p, "{msg}", fmt.Sprint(h.ids.support.mailed), 1)
 	case strings.HasPrefix(p, "/api/v1/tickets/"):
 		p = strings.Replace(p, "{id}", fmt.Sprint(h.ids.support.ticket), 1)
 	case strings.HasPrefix(p, "/api/v1/macros/"):

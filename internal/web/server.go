@@ -27,6 +27,7 @@ import (
 	"github.com/kizuna-oss/kizuna/internal/feedback/results"
 	"github.com/kizuna-oss/kizuna/internal/kb"
 	"github.com/kizuna-oss/kizuna/internal/support"
+	"github.com/kizuna-oss/kizuna/internal/support/mailbox"
 )
 
 // Config is everything the server needs; cmd/kizuna wires it.
@@ -48,6 +49,10 @@ type Config struct {
 	// KB is the knowledge base and help center (internal/kb); nil leaves
 	// its routes out.
 	KB *kb.Service
+	// Mailbox is the desk's mail channel (internal/support/mailbox): the
+	// ticket page shows each reply's mail delivery from it. Nil when no
+	// support address is configured.
+	Mailbox *mailbox.Mailbox
 	// BaseURL is the installation's public URL (links in mail, the widget
 	// snippet), e.g. "https://cx.example.com".
 	BaseURL string

@@ -11,6 +11,7 @@ import (
 	"github.com/kizuna-oss/kizuna/internal/customer"
 	"github.com/kizuna-oss/kizuna/internal/kb"
 	"github.com/kizuna-oss/kizuna/internal/support"
+	"github.com/kizuna-oss/kizuna/internal/support/mailbox"
 )
 
 // ticketView is the ticket page: the conversation and its forms, and the
@@ -31,6 +32,9 @@ type ticketView struct {
 	Incidents  []support.Ticket // a problem's incidents
 	Articles   []kb.Hit         // suggested knowledge-base articles
 	Panel      *customerPanel
+	// Deliveries is the mail state of each mailed reply, by message id
+	// (empty without a support mailbox).
+	Deliveries map[int64]mailbox.Delivery
 
 	// Form state: the reply being written, and the last action's outcome.
 	Reply      string
@@ -71,7 +75,7 @@ const (
 // ticketFlash maps the ?done= marker of this page's redirects.
 func ticketFlash(done string) string {
 	switch done {
-	case "created", "replied", "noted", "updated", "assigned", "merged", "linked", "solved":
+	case "created", "replied", "noted", "updated", "assigned", "merged", "linked", "solved", "mail_retry":
 		return "tickets.flash." + done
 	}
 	return ""
@@ -90,6 +94,16 @@ func (s *Server) loadTicket(r *http.Request, id int64) (*ticketView, error) {
 	t := v.Ticket
 	if v.Messages, err = sup.Messages(ctx, id); err != nil {
 		return nil, err
+	}
+	v.Deliveries = map[int64]mailbox.Delivery{}
+	if s.cfg.Mailbox != nil {
+		ds, err := s.cfg.Mailbox.Deliveries(ctx, id)
+		if err != nil {
+			return nil, err
+		}
+		for _, dl := range ds {
+			v.Deliveries[dl.MessageID] = dl
+		}
 	}
 	if v.SLA, err = sup.SLA(ctx, id); err != nil {
 		return nil, err
@@ -342,3 +356,37 @@ func (v *ticketView) Is(p *int64, id int64) bool { return p != nil && *p == id }
 
 // TagText is the tags as the tags field shows them.
 func (v *ticketView) TagText() string { return strings.Join(v.Ticket.Tags, ", ") }
+
+// handleTicketMailRetry sends a reply whose mail failed again (POST
+// /tickets/{id}/messages/{msg}/retry-mail). The message must be one of the
+// ticket's mailed replies.
+func (s *Server) handleTicketMailRetry(w http.ResponseWriter, r *http.Request) {
+	id, err := pathID(r)
+	if err != nil {
+		s.pageError(w, r, err)
+		return
+	}
+	msg, err := strconv.ParseInt(r.PathValue("msg"), 10, 64)
+	if err != nil || msg <= 0 {
+		s.pageError(w, r, kizuna.FieldError("msg", "malformed message id"))
+		return
+	}
+	ds, err := s.cfg.Mailbox.Deliveries(r.Context(), id)
+	if err != nil {
+		s.pageError(w, r, err)
+		return
+	}
+	found := false
+	for _, d := range ds {
+		found = found || d.MessageID == msg
+	}
+	if !found {
+		s.pageError(w, r, &kizuna.Error{Code: kizuna.ENOTFOUND, Message: "no mailed reply with that id on this ticket"})
+		return
+	}
+	if err := s.cfg.Mailbox.Retry(r.Context(), msg); err != nil {
+		s.pageError(w, r, err)
+		return
+	}
+	http.Redirect(w, r, "/tickets/"+strconv.FormatInt(id, 10)+"?done=mail_retry#m"+strconv.FormatInt(msg, 10), http.StatusSeeOther)
+}

@@ -26,14 +26,15 @@ func ticketPageBodies(h *harness) map[string]string {
 		return v.Encode()
 	}
 	return map[string]string{
-		"POST /tickets":                    form("subject", "電話：届かない", "body", "注文した商品がまだ届かない", "channel", "phone", "phone", "090-1234-9999", "name", "山田"),
-		"POST /tickets/{id}/reply":         form("body", "ご連絡ありがとうございます。", "internal", "0", "status", "pending", "action", "send"),
-		"POST /tickets/{id}/update":        form("status", "open", "priority", "urgent", "tags", "vip 返品", "complaint_shown", "1", "complaint", "1"),
-		"POST /tickets/{id}/assign":        form("assignee", "me", "team", "一次対応"),
-		"POST /tickets/{id}/merge":         form("into", other),
-		"POST /tickets/{id}/problem":       form("problem_id", other),
-		"POST /tickets/{id}/incidents":     form("incident_id", other),
-		"POST /tickets/{id}/solve-problem": form("solve_body", "{{customer.name}} 様、復旧しました。"),
+		"POST /tickets":                                form("subject", "電話：届かない", "body", "注文した商品がまだ届かない", "channel", "phone", "phone", "090-1234-9999", "name", "山田"),
+		"POST /tickets/{id}/reply":                     form("body", "ご連絡ありがとうございます。", "internal", "0", "status", "pending", "action", "send"),
+		"POST /tickets/{id}/update":                    form("status", "open", "priority", "urgent", "tags", "vip 返品", "complaint_shown", "1", "complaint", "1"),
+		"POST /tickets/{id}/assign":                    form("assignee", "me", "team", "一次対応"),
+		"POST /tickets/{id}/merge":                     form("into", other),
+		"POST /tickets/{id}/problem":                   form("problem_id", other),
+		"POST /tickets/{id}/incidents":                 form("incident_id", other),
+		"POST /tickets/{id}/solve-problem":             form("solve_body", "{{customer.name}} 様、復旧しました。"),
+		"POST /tickets/{id}/messages/{msg}/retry-mail": "",
 	}
 }
 
@@ -294,5 +295,37 @@ func ticketKeyPrefixes() map[string][]string {
 		"tickets.sla.state.":  {string(sla.Running), string(sla.Paused), string(sla.Stopped)},
 		"tickets.author.":     {support.AuthorCustomer, support.AuthorAgent, support.AuthorSystem},
 		"tickets.flash.":      {"created", "replied", "noted", "updated", "assigned", "merged", "linked", "solved"},
+	}
+}
+
+// TestTicketMailDelivery: a reply whose mail failed says so on the ticket
+// page, with the server's answer; an agent can send it again (the outbox
+// then picks it up), a viewer sees no button and is refused.
+func TestTicketMailDelivery(t *testing.T) {
+	h := newHarness(t)
+	page := fmt.Sprintf("/tickets/%d", h.ids.support.ticket)
+	retry := fmt.Sprintf("%s/messages/%d/retry-mail", page, h.ids.support.mailed)
+	body := h.get(page, "agent").Body.String()
+	if !strings.Contains(body, "Mail to hanako@example.jp failed") || !strings.Contains(body, "550 mailbox unavailable") ||
+		!strings.Contains(body, `action="`+retry+`"`) {
+		t.Fatalf("agent's ticket page lacks the failed mail:\n%s", body)
+	}
+	if body := h.get(page, "viewer").Body.String(); strings.Contains(body, `action="`+retry+`"`) {
+		t.Fatal("viewer is offered a retry")
+	}
+	if w := h.post(retry, "viewer", url.Values{}); w.Code != http.StatusForbidden {
+		t.Fatalf("viewer retry: %d", w.Code)
+	}
+	if w := h.post(fmt.Sprintf("/tickets/%d/messages/%d/retry-mail", h.ids.support.other, h.ids.support.mailed), "agent", url.Values{}); w.Code != http.StatusNotFound {
+		t.Fatalf("retry through another ticket: %d", w.Code)
+	}
+	if w := h.post(retry, "agent", url.Values{}); w.Code != http.StatusSeeOther {
+		t.Fatalf("agent retry: %d %s", w.Code, w.Body)
+	}
+	if body := h.get(page, "agent").Body.String(); !strings.Contains(body, "Mail to hanako@example.jp queued") || strings.Contains(body, `action="`+retry+`"`) {
+		t.Fatalf("after retry the page should show the mail queued")
+	}
+	if w := h.post(retry, "agent", url.Values{}); w.Code != http.StatusNotFound {
+		t.Fatalf("second retry of a queued mail: %d", w.Code)
 	}
 }
