@@ -143,6 +143,20 @@ func (s *Server) apiTicketSLA(w http.ResponseWriter, r *http.Request) {
 	s.withID(w, r, func(id int64) (any, error) { return s.cfg.Support.SLA(r.Context(), id) })
 }
 
+// apiTicketDeliveries lists the mail delivery of the ticket's mailed
+// replies; empty when the desk has no mailbox (no support address).
+func (s *Server) apiTicketDeliveries(w http.ResponseWriter, r *http.Request) {
+	s.withID(w, r, func(id int64) (any, error) {
+		if s.cfg.Mailbox == nil {
+			if _, err := s.cfg.Support.Ticket(r.Context(), id); err != nil {
+				return nil, err
+			}
+			return []any{}, nil
+		}
+		return s.cfg.Mailbox.Deliveries(r.Context(), id)
+	})
+}
+
 // apiSupportReport: from and to are RFC 3339; by default the last 30 days.
 func (s *Server) apiSupportReport(w http.ResponseWriter, r *http.Request) {
 	to := s.cfg.Now()

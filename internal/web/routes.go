@@ -163,6 +163,7 @@ func (s *Server) routeTable() []route {
 			{"POST", "/api/v1/tickets/{id}/incidents", api, auth.PermTicketsWrite, s.apiTicketLinkIncident},
 			{"POST", "/api/v1/tickets/{id}/solve-problem", api, auth.PermTicketsWrite, s.apiTicketSolveProblem},
 			{"GET", "/api/v1/tickets/{id}/sla", api, auth.PermTicketsRead, s.apiTicketSLA},
+			{"GET", "/api/v1/tickets/{id}/deliveries", api, auth.PermTicketsRead, s.apiTicketDeliveries},
 			{"GET", "/api/v1/macros", api, auth.PermTicketsRead, s.apiMacroList},
 			{"POST", "/api/v1/macros", api, auth.PermMacrosManage, s.apiMacroCreate},
 			{"PATCH", "/api/v1/macros/{id}", api, auth.PermMacrosManage, s.apiMacroUpdate},

@@ -2,6 +2,7 @@ package web
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -312,6 +313,17 @@ func TestTicketMailDelivery(t *testing.T) {
 	}
 	if body := h.get(page, "viewer").Body.String(); strings.Contains(body, `action="`+retry+`"`) {
 		t.Fatal("viewer is offered a retry")
+	}
+	// The same state through the API.
+	api := h.serve(h.request(http.MethodGet, fmt.Sprintf("/api/v1/tickets/%d/deliveries", h.ids.support.ticket), "key:viewer", "", true))
+	var ds []struct {
+		MessageID int64  `json:"message_id"`
+		Status    string `json:"status"`
+		LastError string `json:"last_error"`
+	}
+	if err := json.Unmarshal(api.Body.Bytes(), &ds); err != nil || api.Code != http.StatusOK || len(ds) != 1 ||
+		ds[0].MessageID != h.ids.support.mailed || ds[0].Status != "failed" || ds[0].LastError != "550 mailbox unavailable" {
+		t.Fatalf("deliveries API: %d %s", api.Code, api.Body)
 	}
 	if w := h.post(retry, "viewer", url.Values{}); w.Code != http.StatusForbidden {
 		t.Fatalf("viewer retry: %d", w.Code)
