@@ -58,51 +58,8 @@ func TestBrowserLoginAndCustomer360(t *testing.T) {
 	})
 	base := "http://" + ln.Addr().String()
 
-	opts := []chromedp.ExecAllocatorOption{
-		chromedp.ExecPath(bin),
-		chromedp.Headless,
-		chromedp.NoSandbox,
-		chromedp.DisableGPU,
-		chromedp.NoFirstRun,
-		chromedp.NoDefaultBrowserCheck,
-		chromedp.Flag("disable-quic", true),
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true),
-		chromedp.Flag("disable-dev-shm-usage", true),
-		chromedp.UserDataDir(t.TempDir()),
-		chromedp.WindowSize(1280, 900),
-	}
-	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
-	defer cancelAlloc()
-	ctx, cancelCtx := chromedp.NewContext(actx)
-	defer cancelCtx()
-	ctx, cancelTimeout := context.WithTimeout(ctx, 90*time.Second)
-	defer cancelTimeout()
-
-	// Collect every console message of the tab from before the first page.
-	messages := chromedp.Console(ctx)
-	var mu sync.Mutex
-	var problems []string
-	collected := make(chan struct{})
-	go func() {
-		defer close(collected)
-		for m, err := range messages {
-			if err != nil {
-				return // the context ended
-			}
-			// Errors, uncaught exceptions, and anything the security
-			// subsystem says (that is where CSP refusals are reported).
-			if m.Type == chromedp.ConsoleError || m.IsException() || m.Source == "security" {
-				mu.Lock()
-				problems = append(problems, fmt.Sprintf("console %s (%s): %s %s", m.Type, m.Source, m.Text, m.URL))
-				mu.Unlock()
-			}
-		}
-	}()
-	if _, err := chromedp.Call(ctx, cdppage.AddScriptToEvaluateOnNewDocument, cdppage.AddScriptToEvaluateOnNewDocumentParams{Source: cspProbe}); err != nil {
-		t.Fatalf("starting chromium: %v", err)
-	}
+	b := startBrowser(t, bin, 1280, 900, cspProbe)
+	ctx := b.ctx
 	step := func(what string, actions ...chromedp.Action[chromedp.Void]) {
 		t.Helper()
 		if err := chromedp.Do(ctx, actions...); err != nil {
@@ -222,13 +179,74 @@ func TestBrowserLoginAndCustomer360(t *testing.T) {
 		}
 	}
 
-	// Give late console messages a moment, then stop collecting.
+	b.finish()
+}
+
+// browser is a headless Chromium for one test. Every console error,
+// exception and security (CSP) message it reports is collected; finish
+// turns them into test errors.
+type browser struct {
+	t         *testing.T
+	ctx       context.Context
+	stop      context.CancelFunc
+	collected chan struct{}
+	mu        sync.Mutex
+	problems  []string
+}
+
+// startBrowser starts Chromium (bin) with the flags this machine's closed
+// network needs, a fresh profile and the given window size, and installs
+// probes (scripts run before every page's own).
+func startBrowser(t *testing.T, bin string, width, height int, probes ...string) *browser {
+	t.Helper()
+	opts := []chromedp.ExecAllocatorOption{
+		chromedp.ExecPath(bin), chromedp.Headless, chromedp.NoSandbox, chromedp.DisableGPU, chromedp.NoFirstRun,
+		chromedp.NoDefaultBrowserCheck, chromedp.Flag("disable-quic", true), chromedp.Flag("disable-background-networking", true),
+		chromedp.Flag("disable-component-update", true), chromedp.Flag("disable-sync", true), chromedp.Flag("disable-dev-shm-usage", true),
+		chromedp.UserDataDir(t.TempDir()), chromedp.WindowSize(width, height),
+	}
+	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
+	t.Cleanup(cancelAlloc)
+	ctx, cancelCtx := chromedp.NewContext(actx)
+	t.Cleanup(cancelCtx)
+	ctx, stop := context.WithTimeout(ctx, 90*time.Second)
+	t.Cleanup(stop)
+	b := &browser{t: t, ctx: ctx, stop: stop, collected: make(chan struct{})}
+
+	messages := chromedp.Console(ctx)
+	go func() {
+		defer close(b.collected)
+		for m, err := range messages {
+			if err != nil {
+				return
+			}
+			// Errors, uncaught exceptions, and whatever the security
+			// subsystem says (that is where CSP refusals are reported).
+			if m.Type == chromedp.ConsoleError || m.IsException() || m.Source == "security" {
+				b.mu.Lock()
+				b.problems = append(b.problems, fmt.Sprintf("console %s (%s): %s %s", m.Type, m.Source, m.Text, m.URL))
+				b.mu.Unlock()
+			}
+		}
+	}()
+	for _, src := range probes {
+		if _, err := chromedp.Call(ctx, cdppage.AddScriptToEvaluateOnNewDocument, cdppage.AddScriptToEvaluateOnNewDocumentParams{Source: src}); err != nil {
+			t.Fatalf("starting chromium: %v", err)
+		}
+	}
+	return b
+}
+
+// finish gives late console messages a moment, stops the browser, and
+// reports every problem it collected.
+func (b *browser) finish() {
+	b.t.Helper()
 	time.Sleep(200 * time.Millisecond)
-	cancelTimeout()
-	<-collected
-	mu.Lock()
-	defer mu.Unlock()
-	for _, p := range problems {
-		t.Errorf("browser reported: %s", p)
+	b.stop()
+	<-b.collected
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	for _, p := range b.problems {
+		b.t.Errorf("browser reported: %s", p)
 	}
 }

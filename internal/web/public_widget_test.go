@@ -8,11 +8,9 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
-	cdppage "github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
 
 	"github.com/kizuna-oss/kizuna/internal/auth"
@@ -122,39 +120,8 @@ func TestBrowserWidget(t *testing.T) {
 </body></html>`, kizuna, url.PathEscape(ids.slug), hash)
 	}))
 
-	opts := []chromedp.ExecAllocatorOption{
-		chromedp.ExecPath(bin), chromedp.Headless, chromedp.NoSandbox, chromedp.DisableGPU, chromedp.NoFirstRun,
-		chromedp.NoDefaultBrowserCheck, chromedp.Flag("disable-quic", true), chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true), chromedp.Flag("disable-sync", true), chromedp.Flag("disable-dev-shm-usage", true),
-		chromedp.UserDataDir(t.TempDir()), chromedp.WindowSize(390, 844), // a phone
-	}
-	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
-	defer cancelAlloc()
-	ctx, cancelCtx := chromedp.NewContext(actx)
-	defer cancelCtx()
-	ctx, cancelTimeout := context.WithTimeout(ctx, 90*time.Second)
-	defer cancelTimeout()
-
-	messages := chromedp.Console(ctx)
-	var mu sync.Mutex
-	var problems []string
-	collected := make(chan struct{})
-	go func() {
-		defer close(collected)
-		for m, err := range messages {
-			if err != nil {
-				return
-			}
-			if m.Type == chromedp.ConsoleError || m.IsException() || m.Source == "security" {
-				mu.Lock()
-				problems = append(problems, fmt.Sprintf("console %s (%s): %s %s", m.Type, m.Source, m.Text, m.URL))
-				mu.Unlock()
-			}
-		}
-	}()
-	if _, err := chromedp.Call(ctx, cdppage.AddScriptToEvaluateOnNewDocument, cdppage.AddScriptToEvaluateOnNewDocumentParams{Source: cspProbe}); err != nil {
-		t.Fatalf("starting chromium: %v", err)
-	}
+	b := startBrowser(t, bin, 390, 844, cspProbe) // a phone
+	ctx := b.ctx
 	if err := chromedp.Do(ctx, chromedp.Navigate(site+"/account")); err != nil {
 		t.Fatal(err)
 	}
@@ -204,12 +171,5 @@ func TestBrowserWidget(t *testing.T) {
 		itoa(h.ids.hanako)); n != 1 {
 		t.Fatalf("%d completed widget responses of hanako, want 1", n)
 	}
-	time.Sleep(200 * time.Millisecond)
-	cancelTimeout()
-	<-collected
-	mu.Lock()
-	defer mu.Unlock()
-	for _, p := range problems {
-		t.Errorf("browser reported: %s", p)
-	}
+	b.finish()
 }

@@ -7,11 +7,9 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
-	cdppage "github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
 )
 
@@ -48,41 +46,8 @@ func TestBrowserTicketsRunNoCustomerScript(t *testing.T) {
 	})
 	base := "http://" + ln.Addr().String()
 
-	opts := []chromedp.ExecAllocatorOption{
-		chromedp.ExecPath(bin), chromedp.Headless, chromedp.NoSandbox, chromedp.DisableGPU, chromedp.NoFirstRun,
-		chromedp.NoDefaultBrowserCheck, chromedp.Flag("disable-quic", true), chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true), chromedp.Flag("disable-sync", true), chromedp.Flag("disable-dev-shm-usage", true),
-		chromedp.UserDataDir(t.TempDir()), chromedp.WindowSize(1280, 900),
-	}
-	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
-	defer cancelAlloc()
-	ctx, cancelCtx := chromedp.NewContext(actx)
-	defer cancelCtx()
-	ctx, cancelTimeout := context.WithTimeout(ctx, 90*time.Second)
-	defer cancelTimeout()
-
-	messages := chromedp.Console(ctx)
-	var mu sync.Mutex
-	var problems []string
-	collected := make(chan struct{})
-	go func() {
-		defer close(collected)
-		for m, err := range messages {
-			if err != nil {
-				return
-			}
-			if m.Type == chromedp.ConsoleError || m.IsException() || m.Source == "security" {
-				mu.Lock()
-				problems = append(problems, fmt.Sprintf("console %s (%s): %s %s", m.Type, m.Source, m.Text, m.URL))
-				mu.Unlock()
-			}
-		}
-	}()
-	for _, src := range []string{cspProbe, scriptProbe} {
-		if _, err := chromedp.Call(ctx, cdppage.AddScriptToEvaluateOnNewDocument, cdppage.AddScriptToEvaluateOnNewDocumentParams{Source: src}); err != nil {
-			t.Fatalf("starting chromium: %v", err)
-		}
-	}
+	b := startBrowser(t, bin, 1280, 900, cspProbe, scriptProbe)
+	ctx := b.ctx
 	step := func(what string, actions ...chromedp.Action[chromedp.Void]) {
 		t.Helper()
 		if err := chromedp.Do(ctx, actions...); err != nil {
@@ -197,12 +162,5 @@ func TestBrowserTicketsRunNoCustomerScript(t *testing.T) {
 		}
 	}
 
-	time.Sleep(200 * time.Millisecond)
-	cancelTimeout()
-	<-collected
-	mu.Lock()
-	defer mu.Unlock()
-	for _, p := range problems {
-		t.Errorf("browser reported: %s", p)
-	}
+	b.finish()
 }
