@@ -48,6 +48,7 @@
 package feedback
 
 import (
+	"regexp"
 	"time"
 )
 
@@ -199,7 +200,22 @@ type Settings struct {
 	// MinSeconds: a completed response faster than this is flagged
 	// too_fast (default 2 s per question, computed when 0).
 	MinSeconds int `json:"min_seconds,omitempty"`
+	// BreakdownAttributes are the customer attributes (keys of the
+	// customer's custom attributes, e.g. "plan") this survey keeps rolled
+	// up, so that a breakdown of its results by one of them is as fast as
+	// one by country: each response counts under the value its customer
+	// had when it completed. At most MaxBreakdownAttributes; package
+	// internal/feedback/results does the rolling up.
+	BreakdownAttributes []string `json:"breakdown_attributes,omitempty"`
 }
+
+// MaxBreakdownAttributes bounds Settings.BreakdownAttributes: each adds
+// rows to every completion's rollups.
+const MaxBreakdownAttributes = 10
+
+// AttributeKey is the form of an attribute key a breakdown can name:
+// letters, digits and _, not starting with a digit, at most 64 bytes.
+var AttributeKey = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]{0,63}$`)
 
 // Survey is a survey with its current definition.
 type Survey struct {

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"strings"
 	"time"
 
@@ -180,6 +181,17 @@ func (in *SurveyInput) check() error {
 	}
 	if st.MinSeconds < 0 || st.MinSeconds > 3600 {
 		return kizuna.FieldError("settings.min_seconds", "the minimum time is between 0 and 3600 seconds")
+	}
+	if len(st.BreakdownAttributes) > MaxBreakdownAttributes {
+		return kizuna.FieldError("settings.breakdown_attributes", "at most %d breakdown attributes, got %d", MaxBreakdownAttributes, len(st.BreakdownAttributes))
+	}
+	for i, k := range st.BreakdownAttributes {
+		if !AttributeKey.MatchString(k) {
+			return kizuna.FieldError("settings.breakdown_attributes", "attribute key %q must be letters, digits and _ (at most 64, not starting with a digit)", k)
+		}
+		if slices.Contains(st.BreakdownAttributes[:i], k) {
+			return kizuna.FieldError("settings.breakdown_attributes", "attribute key %q is listed twice", k)
+		}
 	}
 	in.Definition = Normalize(in.Definition)
 	if err := Validate(in.Definition); err != nil {

@@ -142,7 +142,7 @@ func (s *Service) Distribution(ctx context.Context, f Filter) (DistributionResul
 	out := DistributionResult{Header: Header{Question: refOf(q), Filter: f}}
 	o := info.options()
 	if q.Type == feedback.QSingle || q.Type == feedback.QMulti {
-		cells, err := s.counts(ctx, f, q, dimension{}, splitNone)
+		cells, err := s.counts(ctx, info, f, q, dimension{}, splitNone)
 		if err != nil {
 			return out, err
 		}
@@ -233,7 +233,7 @@ func (s *Service) Gaps(ctx context.Context, f Filter) (GapsResult, error) {
 	if err != nil {
 		return GapsResult{}, err
 	}
-	cells, err := s.counts(ctx, f, q, dimension{}, splitNone)
+	cells, err := s.counts(ctx, info, f, q, dimension{}, splitNone)
 	if err != nil {
 		return GapsResult{}, err
 	}
@@ -319,7 +319,7 @@ func gapSummary(attr string, sc stats.Scale, cells []cell, opt stats.Options) (s
 
 // distribution is the count per scale point of a scale question.
 func (s *Service) distribution(ctx context.Context, f Filter, q feedback.Question) (stats.Distribution, error) {
-	cells, err := s.counts(ctx, f, q, dimension{}, splitNone)
+	cells, err := s.counts(ctx, nil, f, q, dimension{}, splitNone)
 	if err != nil {
 		return stats.Distribution{}, err
 	}
@@ -480,7 +480,7 @@ func (s *Service) Trend(ctx context.Context, f Filter, iv Interval) (TrendResult
 	}
 	out := TrendResult{Header: Header{Question: refOf(q), Filter: f}, Metric: m, Interval: iv}
 	sp := map[Interval]split{Day: splitDay, Week: splitWeek, Month: splitMonth}[iv] // whole months read month rollups
-	cells, err := s.counts(ctx, f, q, dimension{}, sp)
+	cells, err := s.counts(ctx, info, f, q, dimension{}, sp)
 	if err != nil {
 		return out, err
 	}
@@ -640,6 +640,15 @@ type BreakdownResult struct {
 	// comparisons) and that a group standing out needs confirming, e.g.
 	// with Compare on fresh data.
 	ManyGroups bool `json:"many_groups"`
+	// FromAnswers is set when the figures were read from every answer in
+	// the range, not from rollups (a customer attribute the survey does
+	// not keep rolled up, a segment breakdown filtered by touchpoint,
+	// channel or journey stage, flagged responses included): slow over a
+	// large survey.
+	FromAnswers bool `json:"from_answers"`
+	// Tracking is, for a breakdown by customer attribute, whether the
+	// survey keeps that attribute rolled up (Settings.BreakdownAttributes).
+	Tracking *AttributeTracking `json:"tracking,omitempty"`
 }
 
 // Group is one group of a breakdown.
@@ -659,9 +668,11 @@ const (
 // country and response:<key> read the segment rollups, grouping each
 // response by its segment when it completed (see the package doc), unless
 // f filters by touchpoint, channel or journey stage or includes flagged
-// responses; customer:<key> (the customer's current custom attributes)
-// always reads the answers, and is slow over a large survey. Errors as
-// Trend; EINVALID for a bad dimension or attribute key.
+// responses; customer:<key> reads them too once the survey lists the key
+// in its breakdown attributes and the backfill has made it ready
+// (Tracking says which), the answers otherwise (FromAnswers), which is
+// slow over a large survey. Errors as Trend; EINVALID for a bad dimension
+// or attribute key.
 func (s *Service) Breakdown(ctx context.Context, f Filter, dim Dimension) (BreakdownResult, error) {
 	dm, err := parseDimension(dim)
 	if err != nil {
@@ -679,7 +690,19 @@ func (s *Service) Breakdown(ctx context.Context, f Filter, dim Dimension) (Break
 		return BreakdownResult{}, err
 	}
 	out := BreakdownResult{Header: Header{Question: refOf(q), Filter: f}, Metric: m, Dimension: dim}
-	cells, err := s.counts(ctx, f, q, dm, splitNone)
+	if dm.kind == "customer" {
+		t, err := s.tracking(ctx, info, dm.key)
+		if err != nil {
+			return out, err
+		}
+		out.Tracking = &t
+	}
+	src, err := s.sourceOf(ctx, info, f, dm)
+	if err != nil {
+		return out, err
+	}
+	out.FromAnswers = src == fromAnswers
+	cells, err := s.counts(ctx, info, f, q, dm, splitNone)
 	if err != nil {
 		return out, err
 	}

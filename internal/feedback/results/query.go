@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"math"
-	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -97,7 +96,7 @@ const (
 // attributeKey is the whitelist of attribute keys a dimension may name.
 // The key reaches SQL only as a bound parameter, but a JSON path built from
 // it is parsed by the engine, so it must not contain path syntax.
-var attributeKey = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]{0,63}$`)
+var attributeKey = feedback.AttributeKey
 
 // dimension is a parsed Dimension.
 type dimension struct {
@@ -160,15 +159,49 @@ const (
 
 // counts returns the counts of question q's values under filter f,
 // grouped by dm and split by time. It reads the rollups when they can
-// answer, the answers otherwise; both produce the same cells.
-func (s *Service) counts(ctx context.Context, f Filter, q feedback.Question, dm dimension, sp split) ([]cell, error) {
-	if !f.IncludeFlagged && dm.fromRollups() {
-		return s.countsFromRollups(ctx, f, q, dm, sp)
+// answer, the answers otherwise; both produce the same cells. info may be
+// nil unless dm is a customer attribute.
+func (s *Service) counts(ctx context.Context, info *surveyInfo, f Filter, q feedback.Question, dm dimension, sp split) ([]cell, error) {
+	src, err := s.sourceOf(ctx, info, f, dm)
+	if err != nil {
+		return nil, err
 	}
-	if !f.IncludeFlagged && dm.fromSegmentRollups(f) {
+	switch src {
+	case fromRollups:
+		return s.countsFromRollups(ctx, f, q, dm, sp)
+	case fromSegments:
 		return s.countsFromSegments(ctx, f, q, dm, sp)
 	}
 	return s.countsFromAnswers(ctx, f, q, dm, sp)
+}
+
+// source is what a query's counts are read from.
+type source int
+
+const (
+	fromRollups source = iota
+	fromSegments
+	fromAnswers
+)
+
+// sourceOf picks the source of f grouped by dm: the rollups, the segment
+// rollups (for a customer attribute only once the survey keeps it rolled
+// up and ready), else the answers.
+func (s *Service) sourceOf(ctx context.Context, info *surveyInfo, f Filter, dm dimension) (source, error) {
+	switch {
+	case f.IncludeFlagged:
+		return fromAnswers, nil
+	case dm.fromRollups():
+		return fromRollups, nil
+	case !dm.fromSegmentRollups(f):
+		return fromAnswers, nil
+	case dm.kind == "customer":
+		ready, err := s.customerDimReady(ctx, info, dm.key)
+		if err != nil || !ready {
+			return fromAnswers, err
+		}
+	}
+	return fromSegments, nil
 }
 
 // grainRange is one range scan of the rollups.
@@ -301,12 +334,19 @@ func (s *Service) groupExpr(dm dimension, a *args) (expr, joins string) {
 		// snapshot (completed before migration 00019).
 		return "COALESCE(sg." + dm.kind + ", c." + dm.kind + ", '')", customerJoin + ` LEFT JOIN survey_response_segments sg ON sg.response_id = r.id`
 	case "customer":
-		// The customer's JSON attributes: json_extract on SQLite, ->> on
-		// Postgres; the key (whitelisted) is a bound parameter either way.
+		// The value recorded when the response completed (the snapshot of
+		// a listed breakdown attribute), else the customer's current JSON
+		// attribute as customerValue renders it: json_extract on SQLite,
+		// ->> on Postgres; the key (whitelisted) is a bound parameter
+		// either way.
+		joins := customerJoin + ` LEFT JOIN survey_response_segments sg ON sg.response_id = r.id`
 		if s.db.Dialect == db.Postgres {
-			return "COALESCE(c.attributes::jsonb ->> " + a.add(dm.key) + ", '')", customerJoin
+			k := a.add(dm.key)
+			return "COALESCE(sg.customer_attributes::jsonb ->> " + k + ", c.attributes::jsonb ->> " + k + ", '')", joins
 		}
-		return "COALESCE(CAST(json_extract(c.attributes, " + a.add("$."+dm.key) + ") AS TEXT), '')", customerJoin
+		p := a.add("$." + dm.key)
+		return "COALESCE(json_extract(sg.customer_attributes, " + p + "), CASE json_type(c.attributes, " + p + ") WHEN 'true' THEN 'true' WHEN 'false' THEN 'false' " +
+			"ELSE CAST(json_extract(c.attributes, " + p + ") AS TEXT) END, '')", joins
 	case "response":
 		return "COALESCE(ra.value, '')", ` LEFT JOIN survey_response_attributes ra ON ra.response_id = r.id AND ra.key = ` + a.add(dm.key)
 	}

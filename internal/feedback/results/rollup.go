@@ -4,7 +4,6 @@ import (
 	"cmp"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"math"
 	"slices"
@@ -193,37 +192,57 @@ func applyTx(ctx context.Context, tx *db.Tx, surveyID int64, defs map[int]*feedb
 	// Lock the survey against a concurrent Rebuild (which takes it FOR
 	// UPDATE) so that a rebuild never misses or double counts a response
 	// completing while it runs. SQLite has one writer, which is the lock.
+	// (The same lock orders the hook against the customer-attribute
+	// backfill, which reads the dims below.)
+	lock := `SELECT settings FROM surveys WHERE id = $1`
 	if tx.Dialect == db.Postgres {
-		var one int
-		if err := tx.QueryRowContext(ctx, `SELECT 1 FROM surveys WHERE id = $1 FOR SHARE`, surveyID).Scan(&one); err != nil {
-			return fmt.Errorf("results: rollup: lock survey %d: %w", surveyID, err)
-		}
+		lock += ` FOR SHARE`
+	}
+	var rawSettings string
+	if err := tx.QueryRowContext(ctx, lock, surveyID).Scan(&rawSettings); err != nil {
+		return fmt.Errorf("results: rollup: lock survey %d: %w", surveyID, err)
+	}
+	var settings feedback.Settings
+	_ = json.Unmarshal([]byte(rawSettings), &settings) // settings that do not parse list no breakdown attributes
+	dims, err := loadDims(ctx, tx, surveyID)
+	if err != nil {
+		return err
 	}
 	newIDs, err := markApplied(ctx, tx, todo)
 	if err != nil {
 		return err
 	}
 	var fresh, counted []int64
-	segs := make(map[int64]segment)
 	for _, r := range todo {
 		if newIDs[r.ID] {
 			fresh = append(fresh, r.ID)
 			if !flagged(r.Flags) {
 				counted = append(counted, r.ID)
-				segs[r.ID] = segment{}
 			}
 		}
 	}
 	// The segment as it is now, in this transaction: the customer's
-	// lifecycle stage and country at completion (snapshotted for every new
-	// response, flagged ones too: the answers path reads the snapshot when
-	// a filter includes them), and the response's attributes (stored
-	// before the hook runs).
-	if err := snapshotSegments(ctx, tx, fresh, segs); err != nil {
+	// lifecycle stage, country and listed attributes at completion
+	// (snapshotted for every new response, flagged ones too: the answers
+	// path reads the snapshot when a filter includes them), and the
+	// response's attributes (stored before the hook runs).
+	snaps, err := snapshotSegments(ctx, tx, fresh, snapshotKeys(settings, dims))
+	if err != nil {
 		return err
 	}
 	if len(counted) == 0 {
 		return nil
+	}
+	segs := make(map[int64]segment, len(counted))
+	for _, id := range counted {
+		sn := snaps[id] // zero for an anonymous response: "" throughout
+		sg := segment{Lifecycle: sn.Lifecycle, Country: sn.Country}
+		for _, d := range dims {
+			if d.counts(id) {
+				sg.Customer = append(sg.Customer, [2]string{dimName(d.Key), sn.Customer[d.Key]})
+			}
+		}
+		segs[id] = sg
 	}
 	for start := 0; start < len(counted); start += 1000 {
 		in, args := db.InInt(tx.Dialect, 1, counted[start:min(len(counted), start+1000)])
@@ -379,72 +398,36 @@ func Rebuild(ctx context.Context, d *db.DB, surveyID int64) error {
 }
 
 func rebuildTx(ctx context.Context, tx *db.Tx, surveyID int64) error {
-	lock := `SELECT id FROM surveys WHERE id = $1`
-	if tx.Dialect == db.Postgres {
-		lock += ` FOR UPDATE`
-	}
-	var id int64
-	if err := tx.QueryRowContext(ctx, lock, surveyID).Scan(&id); err != nil {
-		if errors.Is(err, errNoRows) {
-			return &kizuna.Error{Code: kizuna.ENOTFOUND, Field: "survey_id", Message: fmt.Sprintf("survey %d does not exist", surveyID)}
-		}
+	if ok, err := lockSurvey(ctx, tx, surveyID); err != nil {
 		return fmt.Errorf("results: rebuild: %w", err)
+	} else if !ok {
+		return &kizuna.Error{Code: kizuna.ENOTFOUND, Field: "survey_id", Message: fmt.Sprintf("survey %d does not exist", surveyID)}
 	}
 	info, err := loadSurvey(ctx, tx, surveyID)
 	if err != nil {
 		return err
 	}
-	defs := make(map[int]*feedback.Definition, len(info.Versions))
-	for v, d := range info.Versions {
-		defs[v] = &d
+	defs := info.definitions()
+	dims, err := loadDims(ctx, tx, surveyID)
+	if err != nil {
+		return err
 	}
-	segs, err := loadSegments(ctx, tx, `r.survey_id = $1 AND r.status = 'completed' AND r.flags = ''`, []any{surveyID})
+	dims = slices.DeleteFunc(dims, func(d dimState) bool { return d.State == DimRefused })
+	const where = `r.survey_id = $1 AND r.status = 'completed' AND r.flags = ''`
+	segs, err := loadSegments(ctx, tx, where, []any{surveyID}, dims)
 	if err != nil {
 		return err
 	}
 	t := make(tally)
 	st := make(segTally)
-	rows, err := tx.QueryContext(ctx, `SELECT r.id, v.version, r.completed_at, r.touchpoint, r.channel, r.journey_stage,
-		a.question_key, a.attribute_key, a.num, a.num2, a.text
-		FROM survey_responses r
-		JOIN survey_versions v ON v.id = r.version_id
-		JOIN survey_answers a ON a.response_id = r.id
-		WHERE r.survey_id = $1 AND r.status = 'completed' AND r.flags = ''
-		ORDER BY r.id`, surveyID)
+	err = readResponses(ctx, tx, where, []any{surveyID}, func(r *feedback.Response, version int, done int64) {
+		if def := defs[version]; def != nil {
+			t.addResponse(def, r, done)
+			st.addResponse(def, r, done, segs[r.ID])
+		}
+	})
 	if err != nil {
-		return fmt.Errorf("results: rebuild: read answers: %w", err)
-	}
-	var cur feedback.Response
-	var curDone int64
-	var curDef *feedback.Definition
-	flush := func() {
-		if cur.ID != 0 && curDef != nil {
-			t.addResponse(curDef, &cur, curDone)
-			st.addResponse(curDef, &cur, curDone, segs[cur.ID])
-		}
-	}
-	for rows.Next() {
-		var rid, done int64
-		var version int
-		var tp, ch, js string
-		var a feedback.Answer
-		if err := rows.Scan(&rid, &version, &done, &tp, &ch, &js, &a.Question, &a.Attribute, &a.Num, &a.Num2, &a.Text); err != nil {
-			rows.Close()
-			return fmt.Errorf("results: rebuild: read answers: %w", err)
-		}
-		if rid != cur.ID {
-			flush()
-			cur = feedback.Response{ID: rid, Touchpoint: tp, Channel: ch, JourneyStage: js}
-			curDone, curDef = done, defs[version]
-		}
-		cur.Answers = append(cur.Answers, a)
-	}
-	flush()
-	if err := rows.Close(); err != nil {
-		return fmt.Errorf("results: rebuild: read answers: %w", err)
-	}
-	if err := rows.Err(); err != nil {
-		return fmt.Errorf("results: rebuild: read answers: %w", err)
+		return fmt.Errorf("results: rebuild: %w", err)
 	}
 	if _, err := tx.ExecContext(ctx, `DELETE FROM survey_rollups WHERE survey_id = $1`, surveyID); err != nil {
 		return fmt.Errorf("results: rebuild: %w", err)
@@ -466,5 +449,57 @@ func rebuildTx(ctx context.Context, tx *db.Tx, surveyID int64) error {
 	if err := upsertTally(ctx, tx, surveyID, t, false); err != nil {
 		return err
 	}
-	return upsertSegments(ctx, tx, surveyID, st, false)
+	if err := upsertSegments(ctx, tx, surveyID, st, false); err != nil {
+		return err
+	}
+	// Every customer-attribute dim counted above is complete.
+	if _, err := tx.ExecContext(ctx, `UPDATE survey_segment_dims SET state = 'ready', updated_at = $2 WHERE survey_id = $1 AND state = 'backfilling'`,
+		surveyID, tx.NowMS()); err != nil {
+		return fmt.Errorf("results: rebuild: %w", err)
+	}
+	return nil
+}
+
+// readResponses calls fn with each response matching where (alias r; its
+// parameters are args), in id order, with its answers, its version number
+// and its completion time (unix ms).
+func readResponses(ctx context.Context, tx *db.Tx, where string, args []any, fn func(r *feedback.Response, version int, done int64)) error {
+	rows, err := tx.QueryContext(ctx, `SELECT r.id, v.version, r.completed_at, r.touchpoint, r.channel, r.journey_stage,
+		a.question_key, a.attribute_key, a.num, a.num2, a.text
+		FROM survey_responses r
+		JOIN survey_versions v ON v.id = r.version_id
+		JOIN survey_answers a ON a.response_id = r.id
+		WHERE `+where+`
+		ORDER BY r.id`, args...)
+	if err != nil {
+		return fmt.Errorf("read answers: %w", err)
+	}
+	defer rows.Close()
+	var cur feedback.Response
+	var curDone int64
+	var curVersion int
+	for rows.Next() {
+		var rid, done int64
+		var version int
+		var tp, ch, js string
+		var a feedback.Answer
+		if err := rows.Scan(&rid, &version, &done, &tp, &ch, &js, &a.Question, &a.Attribute, &a.Num, &a.Num2, &a.Text); err != nil {
+			return fmt.Errorf("read answers: %w", err)
+		}
+		if rid != cur.ID {
+			if cur.ID != 0 {
+				fn(&cur, curVersion, curDone)
+			}
+			cur = feedback.Response{ID: rid, Touchpoint: tp, Channel: ch, JourneyStage: js}
+			curDone, curVersion = done, version
+		}
+		cur.Answers = append(cur.Answers, a)
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("read answers: %w", err)
+	}
+	if cur.ID != 0 {
+		fn(&cur, curVersion, curDone)
+	}
+	return nil
 }

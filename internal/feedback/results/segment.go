@@ -3,6 +3,7 @@ package results
 import (
 	"cmp"
 	"context"
+	"encoding/json"
 	"fmt"
 	"math"
 	"slices"
@@ -28,6 +29,9 @@ const (
 type segment struct {
 	Lifecycle, Country string
 	Attrs              [][2]string // key, value; sorted by key, bounded
+	// Customer: the customer-attribute dims the response counts under
+	// ("customer:<key>", value).
+	Customer [][2]string
 }
 
 // segKey is one survey_segment_rollups row's identity (survey implied).
@@ -44,13 +48,19 @@ type segKey struct {
 type segTally map[segKey]int64
 
 func (t segTally) addResponse(def *feedback.Definition, r *feedback.Response, completedMS int64, sg segment) {
-	byKey := questionIndex(def)
-	day, month := dayOf(completedMS), monthOf(completedMS)
-	dims := make([][2]string, 0, 2+len(sg.Attrs))
+	dims := make([][2]string, 0, 2+len(sg.Attrs)+len(sg.Customer))
 	dims = append(dims, [2]string{string(DimLifecycle), sg.Lifecycle}, [2]string{string(DimCountry), sg.Country})
 	for _, kv := range sg.Attrs {
 		dims = append(dims, [2]string{"response:" + kv[0], kv[1]})
 	}
+	dims = append(dims, sg.Customer...)
+	t.addDims(def, r, completedMS, dims)
+}
+
+// addDims counts r's answers under each (dim, value) of dims.
+func (t segTally) addDims(def *feedback.Definition, r *feedback.Response, completedMS int64, dims [][2]string) {
+	byKey := questionIndex(def)
+	day, month := dayOf(completedMS), monthOf(completedMS)
 	for _, a := range r.Answers {
 		q, ok := byKey[a.Question]
 		if !ok {
@@ -72,7 +82,11 @@ func (t segTally) addResponse(def *feedback.Definition, r *feedback.Response, co
 // completion (survey_response_segments) or, without one, the customer's
 // current segment (following a merge), and the response attributes. Responses
 // without a customer get lifecycle stage and country "".
-func loadSegments(ctx context.Context, q *db.Tx, where string, args []any) (map[int64]segment, error) {
+//
+// dims are the customer-attribute dims to count (not refused): each
+// response gets a value for each, from the completion snapshot or the
+// customer's current attributes ("" without a customer).
+func loadSegments(ctx context.Context, q *db.Tx, where string, args []any, dims []dimState) (map[int64]segment, error) {
 	out := make(map[int64]segment)
 	rows, err := q.QueryContext(ctx, `SELECT r.id, COALESCE(s.lifecycle_stage, c.lifecycle_stage, ''), COALESCE(s.country, c.country, '')
 		FROM survey_responses r
@@ -100,6 +114,31 @@ func loadSegments(ctx context.Context, q *db.Tx, where string, args []any) (map[
 	}
 	if err := loadAttributes(ctx, q, where, args, out); err != nil {
 		return nil, err
+	}
+	if len(dims) == 0 {
+		return out, nil
+	}
+	keys := make([]string, len(dims))
+	for i, d := range dims {
+		keys[i] = d.Key
+	}
+	vals, err := loadCustomerValues(ctx, q, where, args, keys)
+	if err != nil {
+		return nil, err
+	}
+	if err := saveSnapshots(ctx, q, vals); err != nil {
+		return nil, err
+	}
+	for id, sg := range out {
+		cs := vals[id] // nil for an anonymous response: every value ""
+		sg.Customer = make([][2]string, len(keys))
+		for i, k := range keys {
+			sg.Customer[i][0] = dimName(k)
+			if cs != nil {
+				sg.Customer[i][1] = cs.Values[i]
+			}
+		}
+		out[id] = sg
 	}
 	return out, nil
 }
@@ -135,45 +174,136 @@ func loadAttributes(ctx context.Context, q *db.Tx, where string, args []any, seg
 }
 
 // snapshotSegments records the segment of new responses that have a
-// customer — the customer's lifecycle stage and country now, in the
-// completing transaction, following a merge — so a later Rebuild
-// reproduces it, and sets it in segs for those of them segs holds.
-// Responses without a customer keep the segment "", "".
-func snapshotSegments(ctx context.Context, tx *db.Tx, ids []int64, segs map[int64]segment) error {
+// customer — the customer's lifecycle stage, country and the values of the
+// customer attributes keys (snapshotKeys) now, in the completing
+// transaction, following a merge — so a later Rebuild reproduces it, and
+// returns it by response (responses without a customer are absent: their
+// segment is "" throughout).
+func snapshotSegments(ctx context.Context, tx *db.Tx, ids []int64, keys []string) (map[int64]snapshot, error) {
+	out := make(map[int64]snapshot, len(ids))
 	for start := 0; start < len(ids); start += 1000 {
 		chunk := ids[start:min(len(ids), start+1000)]
 		in, args := db.InInt(tx.Dialect, 1, chunk)
-		rows, err := tx.QueryContext(ctx, `INSERT INTO survey_response_segments (response_id, lifecycle_stage, country)
-			SELECT r.id, COALESCE(c.lifecycle_stage, ''), COALESCE(c.country, '')
+		attrs := "'{}'"
+		if len(keys) > 0 {
+			attrs = "c.attributes"
+		}
+		rows, err := tx.QueryContext(ctx, `SELECT r.id, COALESCE(c.lifecycle_stage, ''), COALESCE(c.country, ''), COALESCE(`+attrs+`, '{}')
 			FROM survey_responses r
 			JOIN customers c0 ON c0.id = r.customer_id
 			JOIN customers c ON c.id = COALESCE(c0.merged_into, c0.id)
-			WHERE r.id`+in+` ORDER BY r.id
-			ON CONFLICT (response_id) DO NOTHING
-			RETURNING response_id, lifecycle_stage, country`, args...)
+			WHERE r.id`+in+` ORDER BY r.id`, args...)
 		if err != nil {
-			return fmt.Errorf("results: rollup: snapshot segments: %w", err)
+			return nil, fmt.Errorf("results: rollup: snapshot segments: %w", err)
 		}
+		var order []int64
 		for rows.Next() {
 			var id int64
-			var lc, country string
-			if err := rows.Scan(&id, &lc, &country); err != nil {
+			var sn snapshot
+			var cur string
+			if err := rows.Scan(&id, &sn.Lifecycle, &sn.Country, &cur); err != nil {
 				rows.Close()
-				return fmt.Errorf("results: rollup: snapshot segments: %w", err)
+				return nil, fmt.Errorf("results: rollup: snapshot segments: %w", err)
 			}
-			if sg, ok := segs[id]; ok {
-				sg.Lifecycle, sg.Country = lc, country
-				segs[id] = sg
-			}
+			sn.Customer = customerValues(cur, keys)
+			out[id] = sn
+			order = append(order, id)
 		}
 		if err := rows.Close(); err != nil {
-			return fmt.Errorf("results: rollup: snapshot segments: %w", err)
+			return nil, fmt.Errorf("results: rollup: snapshot segments: %w", err)
 		}
 		if err := rows.Err(); err != nil {
-			return fmt.Errorf("results: rollup: snapshot segments: %w", err)
+			return nil, fmt.Errorf("results: rollup: snapshot segments: %w", err)
+		}
+		if len(order) == 0 {
+			continue
+		}
+		const width = 4
+		vals := make([]any, 0, len(order)*width)
+		for _, id := range order {
+			sn := out[id]
+			b, err := json.Marshal(sn.Customer) // a map: keys sorted
+			if err != nil {
+				return nil, fmt.Errorf("results: rollup: snapshot segments: %w", err)
+			}
+			vals = append(vals, id, sn.Lifecycle, sn.Country, string(b))
+		}
+		// A response is snapshotted once, when it first completes; a row
+		// already there is kept as it was, and is what counts.
+		inserted, err := insertedIDs(ctx, tx, `INSERT INTO survey_response_segments (response_id, lifecycle_stage, country, customer_attributes) VALUES `+
+			db.Rows(len(order), width)+` ON CONFLICT (response_id) DO NOTHING RETURNING response_id`, vals)
+		if err != nil {
+			return nil, fmt.Errorf("results: rollup: snapshot segments: %w", err)
+		}
+		var kept []int64
+		for _, id := range order {
+			if !inserted[id] {
+				kept = append(kept, id)
+			}
+		}
+		if len(kept) > 0 {
+			in, args := db.InInt(tx.Dialect, 1, kept)
+			vals, err := loadCustomerValues(ctx, tx, `r.id`+in, args, keys)
+			if err != nil {
+				return nil, err
+			}
+			if err := saveSnapshots(ctx, tx, vals); err != nil {
+				return nil, err
+			}
+			rows, err := tx.QueryContext(ctx, `SELECT response_id, lifecycle_stage, country FROM survey_response_segments WHERE response_id`+in, args...)
+			if err != nil {
+				return nil, fmt.Errorf("results: rollup: snapshot segments: %w", err)
+			}
+			for rows.Next() {
+				var id int64
+				var sn snapshot
+				if err := rows.Scan(&id, &sn.Lifecycle, &sn.Country); err != nil {
+					rows.Close()
+					return nil, fmt.Errorf("results: rollup: snapshot segments: %w", err)
+				}
+				sn.Customer = make(map[string]string, len(keys))
+				if cs := vals[id]; cs != nil {
+					for i, k := range keys {
+						sn.Customer[k] = cs.Values[i]
+					}
+				}
+				out[id] = sn
+			}
+			rows.Close()
+			if err := rows.Err(); err != nil {
+				return nil, fmt.Errorf("results: rollup: snapshot segments: %w", err)
+			}
 		}
 	}
-	return nil
+	return out, nil
+}
+
+// insertedIDs runs an INSERT … RETURNING of one id column and returns the
+// ids it returned.
+func insertedIDs(ctx context.Context, tx *db.Tx, query string, args []any) (map[int64]bool, error) {
+	rows, err := tx.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[int64]bool)
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			rows.Close()
+			return nil, err
+		}
+		out[id] = true
+	}
+	if err := rows.Close(); err != nil {
+		return nil, err
+	}
+	return out, rows.Err()
+}
+
+// snapshot is a customer's segment at completion.
+type snapshot struct {
+	Lifecycle, Country string
+	Customer           map[string]string // by attribute key
 }
 
 // upsertSegments adds counts to survey_segment_rollups (or, with add
@@ -214,14 +344,14 @@ func upsertSegments(ctx context.Context, tx *db.Tx, surveyID int64, t segTally, 
 // fromSegmentRollups reports whether the segment rollups can answer a
 // query grouped by dm under f: lifecycle stage, country and response
 // attributes, when f does not filter by touchpoint, channel or journey
-// stage (the segment rollups do not keep those apart). customer:<key>
-// (any current custom attribute) is never rolled up.
+// stage (the segment rollups do not keep those apart). For customer:<key>
+// the caller also checks the survey keeps the key rolled up and ready.
 func (dm dimension) fromSegmentRollups(f Filter) bool {
 	if f.Touchpoint != "" || f.Channel != "" || f.JourneyStage != "" {
 		return false
 	}
 	switch dm.kind {
-	case "lifecycle_stage", "country", "response":
+	case "lifecycle_stage", "country", "response", "customer":
 		return true
 	}
 	return false
@@ -229,8 +359,11 @@ func (dm dimension) fromSegmentRollups(f Filter) bool {
 
 // segmentDim is dm's value of survey_segment_rollups.dim.
 func (dm dimension) segmentDim() string {
-	if dm.kind == "response" {
+	switch dm.kind {
+	case "response":
 		return "response:" + dm.key
+	case "customer":
+		return dimName(dm.key)
 	}
 	return dm.kind
 }

@@ -34,6 +34,15 @@ type surveyInfo struct {
 	Order    []int
 }
 
+// definitions are the survey's definitions by version number.
+func (s *surveyInfo) definitions() map[int]*feedback.Definition {
+	out := make(map[int]*feedback.Definition, len(s.Versions))
+	for v, d := range s.Versions {
+		out[v] = &d
+	}
+	return out
+}
+
 func loadSurvey(ctx context.Context, q querier, id int64) (*surveyInfo, error) {
 	if id <= 0 {
 		return nil, kizuna.FieldError("survey_id", "a survey id is required")
