@@ -200,6 +200,9 @@ func serve(ctx context.Context, e *env, d *db.DB, ln net.Listener, log *slog.Log
 	// (a mark in the database), not an in-process hook a crash could lose.
 	runner.Start(ctx, append(surveys.Jobs(), surveys.FeedJob())...)
 	runner.Start(ctx, desk.Jobs()...)
+	// Customer attributes newly listed as a survey's breakdown attributes
+	// get their existing responses counted into the rollups.
+	runner.Start(ctx, surveyResults.Jobs()...)
 	runner.Start(ctx, portal.Jobs()...)
 	runner.Start(ctx, support.NewCSATSender(desk, surveys, support.CSATOptions{Delay: opts.csatDelay, Log: log}).Job())
 	defer runner.Stop()

@@ -137,6 +137,9 @@ type breakdownView struct {
 	Many       bool
 	Familywise string
 	LinkKey    string // the query key a group links to ("touchpoint", "stage"), or ""
+	// Note says why a customer-attribute breakdown read every answer
+	// (not listed, being backfilled, refused), or "".
+	Note string
 }
 
 type breakdownRow struct {
@@ -551,6 +554,16 @@ func (s *Server) fillResults(ctx context.Context, pr *i18n.Printer, v *resultsVi
 			Many: bd.ManyGroups, Familywise: decimal(pr, bd.FamilywiseError*100, 0) + "%"}
 		if q.Form.By == "customer" || q.Form.By == "response" {
 			bv.Title = pr.T("results.breakdown.by_attribute", q.Form.Key)
+		}
+		if t := bd.Tracking; t != nil {
+			switch t.State {
+			case results.DimUntracked:
+				bv.Note = pr.T("results.breakdown.untracked", t.Key)
+			case results.DimBackfilling:
+				bv.Note = pr.T("results.breakdown.backfilling", t.Key)
+			case results.DimRefused:
+				bv.Note = pr.T("results.breakdown.refused", t.Key, pr.Number(results.MaxDimValues))
+			}
 		}
 		linkKey := map[results.Dimension]string{results.DimTouchpoint: "touchpoint", results.DimJourneyStage: "stage"}[q.Dim]
 		for _, g := range bd.Groups {

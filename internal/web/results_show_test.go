@@ -272,6 +272,11 @@ func TestResultsFilterValidation(t *testing.T) {
 	if w.Code != http.StatusOK || !strings.Contains(w.Body.String(), "By attribute “plan”") || !strings.Contains(w.Body.String(), "(none)") {
 		t.Errorf("customer attribute breakdown: %d", w.Code)
 	}
+	// The survey does not list plan: the page says the figures read every
+	// answer and how to keep it rolled up.
+	if !strings.Contains(w.Body.String(), "Add plan to the survey’s breakdown attributes") {
+		t.Errorf("no note on an unlisted customer attribute: %s", w.Body.String())
+	}
 	if w := h.get("/surveys/999/results", "viewer"); w.Code != http.StatusNotFound {
 		t.Errorf("unknown survey: %d", w.Code)
 	}

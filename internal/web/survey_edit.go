@@ -7,6 +7,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"unicode"
 
 	"github.com/kizuna-oss/kizuna"
 	"github.com/kizuna-oss/kizuna/internal/auth"
@@ -83,6 +84,9 @@ func parseBuilder(v url.Values) builderForm {
 	in.Settings.AllowAnonymous = v.Get("anon") == "1"
 	in.Settings.MinN = formInt(v, "min_n")
 	in.Settings.MinSeconds = formInt(v, "min_seconds")
+	in.Settings.BreakdownAttributes = strings.FieldsFunc(v.Get("breakdown_attributes"), func(r rune) bool {
+		return r == ',' || r == '、' || unicode.IsSpace(r)
+	})
 	if d, err := strconv.ParseFloat(strings.TrimSpace(v.Get("delight")), 64); err == nil {
 		in.Settings.DelightThreshold = d
 	}

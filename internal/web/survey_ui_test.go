@@ -83,6 +83,9 @@ func builderValues(in feedback.SurveyInput) url.Values {
 	if in.Settings.DelightThreshold != 0 {
 		set("delight", fmt.Sprint(in.Settings.DelightThreshold))
 	}
+	if len(in.Settings.BreakdownAttributes) > 0 {
+		set("breakdown_attributes", strings.Join(in.Settings.BreakdownAttributes, ", "))
+	}
 	text("title", in.Definition.Title)
 	text("intro", in.Definition.Intro)
 	text("thanks", in.Definition.ThankYou)
@@ -149,7 +152,7 @@ func surveyFormBody(slug string) string {
 
 func TestBuilderFormRoundTrip(t *testing.T) {
 	in := feedback.SurveyInput{Name: "n", Slug: "s", Touchpoint: "delivery", JourneyStage: "usage",
-		Settings: feedback.Settings{AllowAnonymous: true, DelightThreshold: 1.5}, Definition: sampleDefinition()}
+		Settings: feedback.Settings{AllowAnonymous: true, DelightThreshold: 1.5, BreakdownAttributes: []string{"plan", "industry"}}, Definition: sampleDefinition()}
 	got := parseBuilder(builderValues(in)).In
 	want := in
 	want.Definition = feedback.Normalize(in.Definition)
@@ -342,6 +345,16 @@ func TestSurveyDesignFlow(t *testing.T) {
 	}
 	if !strings.Contains(r.Body, `value="期待と実際はいかがでしたか？"`) {
 		t.Fatal("the typed text was lost")
+	}
+	// A breakdown attribute a dimension cannot name is refused beside the
+	// field, keeping what was typed (full-width comma and spaces split).
+	bad = builderValues(in)
+	bad.Set("breakdown_attributes", "plan、 1st-plan")
+	bad.Set("op", "save")
+	r = h.post("/surveys", "manager", bad)
+	if r.Code != kizuna.HTTPStatus(kizuna.EINVALID) || !strings.Contains(r.Body, `attribute key &#34;1st-plan&#34; must be letters`) ||
+		!regexp.MustCompile(`name="breakdown_attributes" value="plan, 1st-plan"[^>]*aria-invalid="true"`).MatchString(r.Body) {
+		t.Fatalf("bad breakdown attribute: %d %s", r.Code, r.Body)
 	}
 
 	// A valid save (of the form as the step returned it) creates the

@@ -44,6 +44,7 @@ func parseTemplates(funcs template.FuncMap) map[string]*template.Template {
 func (s *Server) funcs() template.FuncMap {
 	return template.FuncMap{
 		"asset": s.assetURL,
+		"join":  strings.Join,
 		// query returns the current query with key set to value (paging,
 		// sorting links keep the other filters).
 		"query": func(q url.Values, kv ...string) string {
