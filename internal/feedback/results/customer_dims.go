@@ -198,9 +198,48 @@ func (s *Service) tracking(ctx context.Context, info *surveyInfo, key string) (A
 }
 
 // Jobs returns the results package's background work: BackfillDims every
-// ten seconds.
+// ten seconds, RebuildPending every minute.
 func (s *Service) Jobs() []jobs.Job {
-	return []jobs.Job{{Name: "results.backfill_dims", Every: 10 * time.Second, Run: func(ctx context.Context) error { return BackfillDims(ctx, s.db) }}}
+	return []jobs.Job{
+		{Name: "results.backfill_dims", Every: 10 * time.Second, Run: func(ctx context.Context) error { return BackfillDims(ctx, s.db) }},
+		{Name: "results.rebuild_pending", Every: time.Minute, Run: func(ctx context.Context) error { return RebuildPending(ctx, s.db) }},
+	}
+}
+
+// RebuildPending rebuilds the rollups of every survey whose rollups
+// predate a rollup table (survey_rollup_pending: filled by the migration
+// that adds one), one survey per transaction; until then those surveys'
+// affected figures read the answers. Needs auth.PermDataImport.
+func RebuildPending(ctx context.Context, d *db.DB) error {
+	if err := auth.Require(ctx, auth.PermDataImport); err != nil {
+		return err
+	}
+	rows, err := d.Reader().QueryContext(ctx, `SELECT survey_id FROM survey_rollup_pending ORDER BY survey_id`)
+	if err != nil {
+		return fmt.Errorf("results: pending rollups: %w", err)
+	}
+	var ids []int64
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			rows.Close()
+			return fmt.Errorf("results: pending rollups: %w", err)
+		}
+		ids = append(ids, id)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("results: pending rollups: %w", err)
+	}
+	for _, id := range ids {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		if err := d.WriteTx(ctx, func(tx *db.Tx) error { return rebuildTx(ctx, tx, id) }); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // BackfillDims brings the customer-attribute rollups of every survey in

@@ -57,11 +57,37 @@
 // group "" of a response attribute (responses without it) is the total
 // less the responses with it.
 //
+// # Breakdowns by customer attribute
+//
+// A customer's custom attributes (identify traits: plan, industry …) are an
+// open set, and some have a value per customer (an e-mail address), so
+// they are not all rolled up. A survey lists in Settings.BreakdownAttributes
+// (at most 10) the ones to keep: for those keys the hook records the
+// customer's value at completion in survey_response_segments (a JSON object
+// of strings; "" when the customer has none) and counts the response under
+// dim "customer:<key>" of the segment rollups, every counted response with
+// a value ("" for an anonymous one). Migration 00020 has the model.
+//
+// Listing a key on a survey that already has responses starts a backfill,
+// run by the job of Service.Jobs (BackfillDims): it walks the survey's
+// counted responses in id order, backfillChunk per transaction, recording
+// the value it counts each under (the customer's value then: responses
+// completed before the key was listed have no snapshot of it), and keeps
+// its mark in survey_segment_dims.backfilled_to. Meanwhile the hook counts
+// a completing response only when its id is at or below the mark, so a
+// response is counted exactly once whether it completes before, during or
+// after the backfill, and whatever its id. Both take the survey's row lock
+// on Postgres (SQLite has one writer). When a chunk comes back short the
+// dim is ready and breakdowns read it; until then (Tracking, and
+// BreakdownResult.FromAnswers, say so) they read the answers. A key with
+// more than MaxDimValues distinct values is refused and its rollups
+// dropped; a key no longer listed loses them too.
+//
 // The segment rollups do not keep touchpoint, channel and journey stage
-// apart: a segment breakdown filtered by one of them, and any breakdown by
-// customer:<key> (an arbitrary custom attribute of the customer, as it is
-// now), still read the answers joined to the customers, and take seconds
-// over a year of a million responses (BENCH.md).
+// apart: a segment breakdown filtered by one of them, and a breakdown by
+// a customer attribute the survey does not list, still read the answers
+// joined to the customers (and their snapshots), and take seconds over a
+// year of a million responses (BENCH.md).
 //
 // Days are UTC days: a date range is whole UTC days (From is rounded down to
 // its day, To up). Bucketing in the viewer's time zone would need a rollup

@@ -252,6 +252,7 @@ func applyTx(ctx context.Context, tx *db.Tx, surveyID int64, defs map[int]*feedb
 	}
 	t := make(tally)
 	st := make(segTally)
+	dt := make(driverTally)
 	for _, r := range todo {
 		if !newIDs[r.ID] || flagged(r.Flags) {
 			continue
@@ -266,11 +267,15 @@ func applyTx(ctx context.Context, tx *db.Tx, surveyID int64, defs map[int]*feedb
 		}
 		t.addResponse(def, r, done)
 		st.addResponse(def, r, done, segs[r.ID])
+		dt.addResponse(def, r, done)
 	}
 	if err := upsertTally(ctx, tx, surveyID, t, true); err != nil {
 		return err
 	}
-	return upsertSegments(ctx, tx, surveyID, st, true)
+	if err := upsertSegments(ctx, tx, surveyID, st, true); err != nil {
+		return err
+	}
+	return upsertDrivers(ctx, tx, surveyID, dt, true)
 }
 
 // markApplied inserts the applied markers and returns the responses whose
@@ -420,10 +425,12 @@ func rebuildTx(ctx context.Context, tx *db.Tx, surveyID int64) error {
 	}
 	t := make(tally)
 	st := make(segTally)
+	dt := make(driverTally)
 	err = readResponses(ctx, tx, where, []any{surveyID}, func(r *feedback.Response, version int, done int64) {
 		if def := defs[version]; def != nil {
 			t.addResponse(def, r, done)
 			st.addResponse(def, r, done, segs[r.ID])
+			dt.addResponse(def, r, done)
 		}
 	})
 	if err != nil {
@@ -435,8 +442,10 @@ func rebuildTx(ctx context.Context, tx *db.Tx, surveyID int64) error {
 	if _, err := tx.ExecContext(ctx, `DELETE FROM survey_rollups_total WHERE survey_id = $1`, surveyID); err != nil {
 		return fmt.Errorf("results: rebuild: %w", err)
 	}
-	if _, err := tx.ExecContext(ctx, `DELETE FROM survey_segment_rollups WHERE survey_id = $1`, surveyID); err != nil {
-		return fmt.Errorf("results: rebuild: %w", err)
+	for _, table := range []string{"survey_segment_rollups", "survey_driver_rollups", "survey_rollup_pending"} {
+		if _, err := tx.ExecContext(ctx, `DELETE FROM `+table+` WHERE survey_id = $1`, surveyID); err != nil {
+			return fmt.Errorf("results: rebuild: %w", err)
+		}
 	}
 	if _, err := tx.ExecContext(ctx, `DELETE FROM survey_rollup_applied WHERE survey_id = $1`, surveyID); err != nil {
 		return fmt.Errorf("results: rebuild: %w", err)
@@ -450,6 +459,9 @@ func rebuildTx(ctx context.Context, tx *db.Tx, surveyID int64) error {
 		return err
 	}
 	if err := upsertSegments(ctx, tx, surveyID, st, false); err != nil {
+		return err
+	}
+	if err := upsertDrivers(ctx, tx, surveyID, dt, false); err != nil {
 		return err
 	}
 	// Every customer-attribute dim counted above is complete.
