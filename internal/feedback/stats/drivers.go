@@ -6,6 +6,10 @@ import (
 	"sort"
 
 	"github.com/kizuna-oss/kizuna"
+	"gonum.org/v1/gonum/blas"
+	"gonum.org/v1/gonum/blas/blas64"
+	"gonum.org/v1/gonum/floats"
+	"gonum.org/v1/gonum/lapack/lapack64"
 	"gonum.org/v1/gonum/mat"
 	"gonum.org/v1/gonum/stat"
 )
@@ -269,7 +273,17 @@ func KeyDrivers(in DriverInput, opt Options) (DriverResult, error) {
 		d.Standardized = Known(b * stat.StdDev(col, nil) / sdY)
 	}
 
-	phi, r2 := shapleyR2(xs, ys, cols)
+	// Correlation matrix of the gaps and (last) the outcome.
+	data := mat.NewDense(n, k+1, nil)
+	for i := range n {
+		for c, j := range cols {
+			data.Set(i, c, xs[i][j])
+		}
+		data.Set(i, k, ys[i])
+	}
+	corr := mat.NewSymDense(k+1, nil)
+	stat.CorrelationMatrix(corr, data, nil)
+	phi, r2 := shapleyR2(corr)
 	res.R2 = Known(r2)
 	for c, j := range cols {
 		res.Drivers[j].R2Contribution = Known(phi[c])
@@ -290,52 +304,45 @@ func (res *DriverResult) flag(reason Reason, cols []int) {
 	}
 }
 
-// shapleyR2 returns the Shapley contribution of each of the columns cols to
-// the R² of y on them, and the full R².
-func shapleyR2(xs [][]float64, ys []float64, cols []int) (phi []float64, full float64) {
-	k := len(cols)
-	n := len(ys)
-	// Correlation matrix of the gaps and their correlation with y.
-	data := mat.NewDense(n, k+1, nil)
-	for i := range n {
-		for c, j := range cols {
-			data.Set(i, c, xs[i][j])
-		}
-		data.Set(i, k, ys[i])
-	}
-	corr := mat.NewSymDense(k+1, nil)
-	stat.CorrelationMatrix(corr, data, nil)
+// shapleyR2 returns the Shapley contribution of each gap to the R² of the
+// outcome on all of them, and that full R², from the correlation matrix of
+// the k gaps with the outcome as row and column k (positive definite on
+// the gaps).
+func shapleyR2(corr mat.Symmetric) (phi []float64, full float64) {
+	k := corr.SymmetricDim() - 1
+	// One workspace for the 2^k small solves, calling LAPACK directly:
+	// mat.Cholesky would allocate and estimate a condition number for each,
+	// which is most of the cost at k = 12.
+	a := make([]float64, k*k)
+	rs := make([]float64, k)
+	w := make([]float64, k)
+	idx := make([]int, 0, k)
 
 	r2 := make([]float64, 1<<k) // R² of every subset, by bit mask
 	for mask := 1; mask < 1<<k; mask++ {
-		idx := make([]int, 0, k)
+		idx = idx[:0]
 		for c := range k {
 			if mask&(1<<c) != 0 {
 				idx = append(idx, c)
 			}
 		}
 		m := len(idx)
-		sub := mat.NewSymDense(m, nil)
-		rs := mat.NewVecDense(m, nil)
-		for a, ca := range idx {
-			rs.SetVec(a, corr.At(ca, k))
-			for b := a; b < m; b++ {
-				sub.SetSym(a, b, corr.At(ca, idx[b]))
+		for i, ci := range idx {
+			rs[i] = corr.At(ci, k)
+			for j := i; j < m; j++ {
+				a[i*m+j] = corr.At(ci, idx[j])
 			}
 		}
-		var chol mat.Cholesky
-		if !chol.Factorize(sub) {
-			// Unreachable after the condition check on the full design;
-			// a subset of a well-conditioned set is well conditioned.
+		copy(w, rs[:m])
+		t, ok := lapack64.Potrf(blas64.Symmetric{Uplo: blas.Upper, N: m, Stride: m, Data: a[:m*m]})
+		if !ok {
+			// Unreachable after the condition check on the full set: a
+			// principal submatrix is no worse conditioned (interlacing).
 			r2[mask] = math.NaN()
 			continue
 		}
-		var w mat.VecDense
-		if err := chol.SolveVecTo(&w, rs); err != nil {
-			r2[mask] = math.NaN()
-			continue
-		}
-		r2[mask] = mat.Dot(rs, &w)
+		lapack64.Potrs(t, blas64.General{Rows: m, Cols: 1, Stride: 1, Data: w[:m]})
+		r2[mask] = floats.Dot(rs[:m], w[:m])
 	}
 	// Shapley weights |S|!(k − |S| − 1)!/k!.
 	fact := make([]float64, k+1)
