@@ -676,3 +676,51 @@ func TestShapleyR2Definition(t *testing.T) {
 		near(t, fmt.Sprintf("p=%d R²", p), Known(full), r2(cols), 1e-12)
 	}
 }
+
+func BenchmarkKeyDriversFromMoments(b *testing.B) {
+	for _, p := range []int{4, 12} {
+		b.Run(fmt.Sprintf("p=%d", p), func(b *testing.B) {
+			m, err := MomentsOf(answerDrivers(rand.New(newSource("drivers/bench")), 5000, p, false, 0.02))
+			if err != nil {
+				b.Fatal(err)
+			}
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := KeyDriversFromMoments(m, Options{}); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
+
+// BenchmarkMomentsOf is the cost of summing a million answers in memory,
+// which a rollup pays once per period instead of per dashboard view.
+func BenchmarkMomentsOf(b *testing.B) {
+	in := answerDrivers(rand.New(newSource("drivers/bench")), 1_000_000, 4, false, 0.02)
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := MomentsOf(in); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkKeyDrivers is the analysis of a million answers held in memory,
+// by the moments and by the QR reference it replaced.
+func BenchmarkKeyDrivers(b *testing.B) {
+	in := answerDrivers(rand.New(newSource("drivers/bench")), 1_000_000, 4, false, 0.02)
+	for _, impl := range []struct {
+		name string
+		f    func(DriverInput, Options) (DriverResult, error)
+	}{{"moments", KeyDrivers}, {"qr-reference", keyDriversQR}} {
+		b.Run(impl.name, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := impl.f(in, Options{}); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
