@@ -5,9 +5,11 @@ import (
 	"math/bits"
 	"sort"
 
-	"github.com/kizuna-oss/kizuna"
+	"gonum.org/v1/gonum/blas"
+	"gonum.org/v1/gonum/blas/blas64"
+	"gonum.org/v1/gonum/floats"
+	"gonum.org/v1/gonum/lapack/lapack64"
 	"gonum.org/v1/gonum/mat"
-	"gonum.org/v1/gonum/stat"
 )
 
 // Limits of the key-driver analysis.
@@ -83,11 +85,11 @@ type DriverResult struct {
 // KeyDrivers estimates which attribute's expectation gap moves the outcome
 // most, two ways that answer different questions:
 //
-//  1. Ordinary least squares of the outcome on all gaps (QR factorisation
-//     via gonum/mat): the effect of one attribute with the others held
-//     fixed, with SE = √(σ̂²·[(XᵀX)⁻¹]ⱼⱼ), σ̂² = RSS/(n − p − 1), and a
-//     Student t interval. When gaps are correlated (a late delivery also
-//     sours the view of staff) these coefficients are individually
+//  1. Ordinary least squares of the outcome on all gaps: the effect of one
+//     attribute with the others held fixed, with SE = √(σ̂²·[(XᵀX)⁻¹]ⱼⱼ),
+//     σ̂² = RSS/(n − p − 1), and a Student t interval. When gaps are
+//     correlated (a late delivery also sours the view of staff) these
+//     coefficients are individually
 //     uncertain and can even flip sign, which is why ranking by them
 //     misleads.
 //
@@ -109,176 +111,20 @@ type DriverResult struct {
 // An attribute whose gap never varies among complete rows gets missing
 // figures and the others are fitted without it; gaps so collinear that
 // they cannot be separated make the whole result missing (ReasonCollinear).
+//
+// Both measures depend on the rows only through the sums of DriverMoments:
+// KeyDrivers is MomentsOf followed by KeyDriversFromMoments, which is where
+// the arithmetic is described.
 func KeyDrivers(in DriverInput, opt Options) (DriverResult, error) {
-	o, err := opt.resolve()
+	// Options first, as ever: a bad option is reported before bad rows.
+	if _, err := opt.resolve(); err != nil {
+		return DriverResult{}, err
+	}
+	m, err := MomentsOf(in)
 	if err != nil {
 		return DriverResult{}, err
 	}
-	p := len(in.Attributes)
-	if p == 0 || p > MaxDriverAttributes {
-		return DriverResult{}, kizuna.FieldError("attributes", "a key-driver analysis needs 1 to %d attributes, got %d", MaxDriverAttributes, p)
-	}
-	for i, a := range in.Attributes {
-		if a == "" {
-			return DriverResult{}, kizuna.FieldError(indexField("attributes", i), "attribute name must not be empty")
-		}
-	}
-	var xs [][]float64 // complete rows, p gaps each
-	var ys []float64
-	incomplete := 0
-	for i, r := range in.Rows {
-		if math.IsNaN(r.Outcome) || math.IsInf(r.Outcome, 0) {
-			return DriverResult{}, kizuna.FieldError(indexField("rows", i)+".outcome", "outcome must be a finite number, got %v", r.Outcome)
-		}
-		if len(r.Gaps) != p {
-			return DriverResult{}, kizuna.FieldError(indexField("rows", i)+".gaps", "want %d gaps (one per attribute), got %d", p, len(r.Gaps))
-		}
-		row := make([]float64, p)
-		complete := true
-		for j, g := range r.Gaps {
-			v, ok := g.Get()
-			if !ok {
-				complete = false
-				break
-			}
-			row[j] = v
-		}
-		if !complete {
-			incomplete++
-			continue
-		}
-		xs = append(xs, row)
-		ys = append(ys, r.Outcome)
-	}
-	n := len(ys)
-	res := DriverResult{N: n, Incomplete: incomplete, Level: o.Level, MinN: o.MinN, Drivers: make([]Driver, p)}
-	for j, a := range in.Attributes {
-		res.Drivers[j] = Driver{Attribute: a, Coefficient: newEstimate(n, o, MethodOLS)}
-	}
-	switch {
-	case n == 0:
-		res.LowSample, res.Reason = true, ReasonNoData
-	case n < o.MinN:
-		res.LowSample, res.Reason = true, ReasonBelowMinimum
-	case n < MinRowsPerDriver*p:
-		res.LowSample, res.Reason = true, ReasonTooFewPerDriver
-	}
-	for j := range res.Drivers {
-		if res.LowSample {
-			res.Drivers[j].Coefficient.LowSample, res.Drivers[j].Coefficient.Reason = true, res.Reason
-		}
-	}
-
-	// Columns that vary; a constant gap carries no information.
-	var cols []int
-	col := make([]float64, n)
-	for j := range p {
-		for i := range n {
-			col[i] = xs[i][j]
-		}
-		if n > 1 && stat.Variance(col, nil) > 0 {
-			cols = append(cols, j)
-		} else {
-			res.Drivers[j].Coefficient.LowSample, res.Drivers[j].Coefficient.Reason = true, ReasonNoVariation
-		}
-	}
-	k := len(cols)
-	if k == 0 || n <= k+1 {
-		// Nothing to fit, or no residual degrees of freedom.
-		if !res.LowSample {
-			res.flag(ReasonTooFewPerDriver, cols)
-		}
-		return res, nil
-	}
-	if stat.Variance(ys, nil) == 0 {
-		// Every respondent gave the same score: nothing to explain.
-		res.flag(ReasonNoVariation, cols)
-		return res, nil
-	}
-
-	// Design matrix: intercept and the varying gaps, centred so that the
-	// intercept column is orthogonal to the rest (better conditioned).
-	means := make([]float64, k)
-	for c, j := range cols {
-		for i := range n {
-			col[i] = xs[i][j]
-		}
-		means[c] = stat.Mean(col, nil)
-	}
-	X := mat.NewDense(n, k+1, nil)
-	for i := range n {
-		X.Set(i, 0, 1)
-		for c, j := range cols {
-			X.Set(i, c+1, xs[i][j]-means[c])
-		}
-	}
-	y := mat.NewVecDense(n, append([]float64(nil), ys...))
-	var qr mat.QR
-	qr.Factorize(X)
-	// A condition number this large means some gap is (almost) a linear
-	// combination of others: the coefficients would be noise.
-	if qr.Cond() > 1e10 {
-		res.flag(ReasonCollinear, cols)
-		return res, nil
-	}
-	var beta mat.VecDense
-	if err := qr.SolveVecTo(&beta, false, y); err != nil {
-		return DriverResult{}, kizuna.Errorf(kizuna.EINTERNAL, "key drivers: least squares: %v", err)
-	}
-	var fitted mat.VecDense
-	fitted.MulVec(X, &beta)
-	rss := 0.0
-	for i := range n {
-		r := ys[i] - fitted.AtVec(i)
-		rss += r * r
-	}
-	df := float64(n - k - 1)
-	sigma2 := rss / df
-
-	// (XᵀX)⁻¹ = R⁻¹R⁻ᵀ from the QR factor, never forming XᵀX.
-	var r mat.Dense
-	qr.RTo(&r)
-	rt := mat.NewTriDense(k+1, mat.Upper, nil)
-	for a := range k + 1 {
-		for b := a; b < k+1; b++ {
-			rt.SetTri(a, b, r.At(a, b))
-		}
-	}
-	var rinv mat.TriDense
-	if err := rinv.InverseTri(rt); err != nil {
-		return DriverResult{}, kizuna.Errorf(kizuna.EINTERNAL, "key drivers: inverting R: %v", err)
-	}
-	var xtxInv mat.Dense
-	xtxInv.Mul(&rinv, rinv.T())
-
-	tcrit := tQuantile(o.Level, df)
-	sdY := stat.StdDev(ys, nil)
-	for c, j := range cols {
-		for i := range n {
-			col[i] = xs[i][j]
-		}
-		b := beta.AtVec(c + 1)
-		se := math.Sqrt(sigma2 * xtxInv.At(c+1, c+1))
-		d := &res.Drivers[j]
-		d.Coefficient.Value = Known(b)
-		d.Coefficient.SE = Known(se)
-		d.Coefficient.Low, d.Coefficient.High = Known(b-tcrit*se), Known(b+tcrit*se)
-		if se > 0 {
-			d.PValue = Known(twoSidedTP(b/se, df))
-		}
-		d.Standardized = Known(b * stat.StdDev(col, nil) / sdY)
-	}
-
-	phi, r2 := shapleyR2(xs, ys, cols)
-	res.R2 = Known(r2)
-	for c, j := range cols {
-		res.Drivers[j].R2Contribution = Known(phi[c])
-		if r2 > 0 {
-			res.Drivers[j].Importance = Known(phi[c] / r2)
-		}
-	}
-	rankDrivers(res.Drivers)
-	return res, nil
+	return KeyDriversFromMoments(m, opt)
 }
 
 // flag marks the result and the coefficients of the fitted columns with a
@@ -290,52 +136,45 @@ func (res *DriverResult) flag(reason Reason, cols []int) {
 	}
 }
 
-// shapleyR2 returns the Shapley contribution of each of the columns cols to
-// the R² of y on them, and the full R².
-func shapleyR2(xs [][]float64, ys []float64, cols []int) (phi []float64, full float64) {
-	k := len(cols)
-	n := len(ys)
-	// Correlation matrix of the gaps and their correlation with y.
-	data := mat.NewDense(n, k+1, nil)
-	for i := range n {
-		for c, j := range cols {
-			data.Set(i, c, xs[i][j])
-		}
-		data.Set(i, k, ys[i])
-	}
-	corr := mat.NewSymDense(k+1, nil)
-	stat.CorrelationMatrix(corr, data, nil)
+// shapleyR2 returns the Shapley contribution of each gap to the R² of the
+// outcome on all of them, and that full R², from the correlation matrix of
+// the k gaps with the outcome as row and column k (positive definite on
+// the gaps).
+func shapleyR2(corr mat.Symmetric) (phi []float64, full float64) {
+	k := corr.SymmetricDim() - 1
+	// One workspace for the 2^k small solves, calling LAPACK directly:
+	// mat.Cholesky would allocate and estimate a condition number for each,
+	// which is most of the cost at k = 12.
+	a := make([]float64, k*k)
+	rs := make([]float64, k)
+	w := make([]float64, k)
+	idx := make([]int, 0, k)
 
 	r2 := make([]float64, 1<<k) // R² of every subset, by bit mask
 	for mask := 1; mask < 1<<k; mask++ {
-		idx := make([]int, 0, k)
+		idx = idx[:0]
 		for c := range k {
 			if mask&(1<<c) != 0 {
 				idx = append(idx, c)
 			}
 		}
 		m := len(idx)
-		sub := mat.NewSymDense(m, nil)
-		rs := mat.NewVecDense(m, nil)
-		for a, ca := range idx {
-			rs.SetVec(a, corr.At(ca, k))
-			for b := a; b < m; b++ {
-				sub.SetSym(a, b, corr.At(ca, idx[b]))
+		for i, ci := range idx {
+			rs[i] = corr.At(ci, k)
+			for j := i; j < m; j++ {
+				a[i*m+j] = corr.At(ci, idx[j])
 			}
 		}
-		var chol mat.Cholesky
-		if !chol.Factorize(sub) {
-			// Unreachable after the condition check on the full design;
-			// a subset of a well-conditioned set is well conditioned.
+		copy(w, rs[:m])
+		t, ok := lapack64.Potrf(blas64.Symmetric{Uplo: blas.Upper, N: m, Stride: m, Data: a[:m*m]})
+		if !ok {
+			// Unreachable after the condition check on the full set: a
+			// principal submatrix is no worse conditioned (interlacing).
 			r2[mask] = math.NaN()
 			continue
 		}
-		var w mat.VecDense
-		if err := chol.SolveVecTo(&w, rs); err != nil {
-			r2[mask] = math.NaN()
-			continue
-		}
-		r2[mask] = mat.Dot(rs, &w)
+		lapack64.Potrs(t, blas64.General{Rows: m, Cols: 1, Stride: 1, Data: w[:m]})
+		r2[mask] = floats.Dot(rs[:m], w[:m])
 	}
 	// Shapley weights |S|!(k − |S| − 1)!/k!.
 	fact := make([]float64, k+1)
