@@ -369,6 +369,8 @@ func BenchmarkDashboard(b *testing.B) {
 			{"breakdown_customer_plan", func() error { return rolledUp(svc.Breakdown(ctx, f, "customer:plan")) }},
 			{"breakdown_customer_plan_90d", func() error { return rolledUp(svc.Breakdown(ctx, last90, "customer:plan")) }},
 			{"expectation_gaps", func() error { _, err := svc.Gaps(ctx, f); return err }},
+			{"key_drivers", func() error { return driversRolledUp(svc.KeyDrivers(ctx, f, "")) }},
+			{"key_drivers_90d", func() error { return driversRolledUp(svc.KeyDrivers(ctx, last90, "")) }},
 			{"verbatims_first_page", func() error {
 				_, err := svc.Verbatims(ctx, VerbatimQuery{Filter: f, Limit: 50})
 				return err
@@ -409,6 +411,17 @@ func BenchmarkDashboard(b *testing.B) {
 func rolledUp(b BreakdownResult, err error) error {
 	if err == nil && b.FromAnswers {
 		err = fmt.Errorf("breakdown by %s read the answers (tracking %+v)", b.Dimension, b.Tracking)
+	}
+	return err
+}
+
+// driversRolledUp fails a key-driver analysis that read the answers.
+func driversRolledUp(r DriversResult, err error) error {
+	if err == nil && r.FromAnswers {
+		err = fmt.Errorf("key drivers read the answers")
+	}
+	if err == nil && r.N == 0 {
+		err = fmt.Errorf("key drivers of no response")
 	}
 	return err
 }
@@ -462,7 +475,8 @@ func BenchmarkSubmit(b *testing.B) {
 // BenchmarkSegment times what reads answers instead of rollups: a
 // breakdown by a customer attribute the survey does not list (region), a
 // breakdown by country filtered by touchpoint (the segment rollups do not
-// keep touchpoints apart) and key drivers. Run with a small -benchtime
+// keep touchpoints apart) and key drivers filtered by touchpoint (the
+// driver rollups do not either). Run with a small -benchtime
 // (e.g. 3x); these are not dashboard-speed queries. Breakdowns by
 // country, lifecycle stage and the listed customer attribute (plan) read
 // the segment rollups and are in BenchmarkDashboard.
@@ -484,7 +498,12 @@ func BenchmarkSegment(b *testing.B) {
 			}},
 			{"breakdown_customer_attr_unlisted", func() error { _, err := svc.Breakdown(ctx, f, "customer:region"); return err }},
 			{"breakdown_customer_attr_unlisted_30d", func() error { _, err := svc.Breakdown(ctx, last30, "customer:region"); return err }},
-			{"key_drivers_30d", func() error { _, err := svc.KeyDrivers(ctx, last30, ""); return err }},
+			{"key_drivers_30d_store", func() error {
+				g := last30
+				g.Touchpoint = "store"
+				_, err := svc.KeyDrivers(ctx, g, "")
+				return err
+			}},
 		} {
 			b.Run(s.name+"/"+q.name, func(b *testing.B) {
 				for b.Loop() {

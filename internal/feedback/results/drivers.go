@@ -3,6 +3,8 @@ package results
 import (
 	"context"
 	"fmt"
+	"slices"
+	"strings"
 
 	"github.com/kizuna-oss/kizuna/internal/auth"
 	"github.com/kizuna-oss/kizuna/internal/feedback"
@@ -22,8 +24,12 @@ type DriversResult struct {
 	// Texts of the attributes, in the order of the drivers.
 	Texts []feedback.Text `json:"texts"`
 	// Sampled is set when the range held more than MaxDriverResponses
-	// responses and only the newest were used.
+	// responses and only the newest were used (only when reading answers).
 	Sampled bool `json:"sampled"`
+	// FromAnswers is set when the analysis read the answers rather than
+	// the driver rollups (a filter by touchpoint, channel or journey
+	// stage, flagged responses included, or rollups still being rebuilt).
+	FromAnswers bool `json:"from_answers"`
 	stats.DriverResult
 }
 
@@ -61,6 +67,24 @@ func (s *Service) KeyDrivers(ctx context.Context, f Filter, outcome string) (Dri
 		in.Attributes = append(in.Attributes, a.Key)
 		out.Texts = append(out.Texts, a.Text)
 	}
+	// The driver rollups answer unless the filter needs what they do not
+	// keep apart (touchpoint, channel, journey stage, flagged responses)
+	// or the survey's rollups predate them.
+	if !f.IncludeFlagged && f.Touchpoint == "" && f.Channel == "" && f.JourneyStage == "" {
+		pend, err := s.pending(ctx, f.SurveyID)
+		if err != nil {
+			return out, err
+		}
+		if !pend {
+			m, err := s.driverMoments(ctx, f, eq.Key, oq.Key, in.Attributes)
+			if err != nil {
+				return out, err
+			}
+			out.DriverResult, err = stats.KeyDriversFromMoments(m, info.options())
+			return out, err
+		}
+	}
+	out.FromAnswers = true
 	var a args
 	where := responseWhere(f, &a) + ` AND a.question_key IN (` + a.add(eq.Key) + `, ` + a.add(oq.Key) + `)`
 	rows, err := s.db.Reader().QueryContext(ctx, `SELECT r.id, a.question_key, a.attribute_key, a.num, a.num2
@@ -117,4 +141,82 @@ func (s *Service) KeyDrivers(ctx context.Context, f Filter, outcome string) (Dri
 	}
 	out.DriverResult, err = stats.KeyDrivers(in, info.options())
 	return out, err
+}
+
+// driverMoments sums the driver rollups of the (exp, outcome) pair over
+// f's date range into the moments of attrs: each day's attribute sets
+// that hold every one of attrs add their sums (restricted to attrs);
+// the others count as incomplete, as listwise deletion does on rows.
+func (s *Service) driverMoments(ctx context.Context, f Filter, exp, outcome string, attrs []string) (stats.DriverMoments, error) {
+	total, err := stats.NewDriverMoments(attrs)
+	if err != nil {
+		return total, err
+	}
+	var a args
+	where := `survey_id = ` + a.add(f.SurveyID) + ` AND exp_question = ` + a.add(exp) + ` AND outcome_question = ` + a.add(outcome)
+	if !f.From.IsZero() {
+		where += ` AND bucket >= ` + a.add(f.From.UnixMilli())
+	}
+	if !f.To.IsZero() {
+		where += ` AND bucket < ` + a.add(f.To.UnixMilli())
+	}
+	rows, err := s.db.Reader().QueryContext(ctx, `SELECT attributes, i, j, CAST(SUM(s) AS BIGINT) FROM survey_driver_rollups WHERE `+where+` GROUP BY 1, 2, 3`, a...)
+	if err != nil {
+		return total, fmt.Errorf("results: read driver rollups: %w", err)
+	}
+	defer rows.Close()
+	sets := make(map[string]*stats.DriverMoments)
+	for rows.Next() {
+		var set string
+		var i, j int
+		var v int64
+		if err := rows.Scan(&set, &i, &j, &v); err != nil {
+			return total, fmt.Errorf("results: read driver rollups: %w", err)
+		}
+		m, ok := sets[set]
+		if !ok {
+			var keys []string
+			if set != "" {
+				keys = strings.Split(set, ",")
+			}
+			d := len(keys) + 2
+			m = &stats.DriverMoments{Attributes: keys, S: make([]float64, d*d)}
+			sets[set] = m
+		}
+		d := len(m.Attributes) + 2
+		if i < 0 || j < i || j >= d {
+			return total, fmt.Errorf("results: driver rollups of survey %d: position (%d, %d) outside attribute set %q", f.SurveyID, i, j, set)
+		}
+		m.S[i*d+j], m.S[j*d+i] = float64(v), float64(v)
+		if i == 0 && j == 0 {
+			m.N = v
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return total, fmt.Errorf("results: read driver rollups: %w", err)
+	}
+	for _, m := range sets {
+		if !containsAll(m.Attributes, attrs) {
+			total.Incomplete += m.N
+			continue
+		}
+		sel, err := m.Select(attrs)
+		if err != nil {
+			return total, err
+		}
+		if err := total.Merge(sel); err != nil {
+			return total, err
+		}
+	}
+	return total, nil
+}
+
+// containsAll reports whether every one of want is in have.
+func containsAll(have, want []string) bool {
+	for _, w := range want {
+		if !slices.Contains(have, w) {
+			return false
+		}
+	}
+	return true
 }

@@ -106,6 +106,9 @@ func TestKeyDrivers(t *testing.T) {
 				if err := insertResponse(ctx, tx, s, r); err != nil {
 					return err
 				}
+				if err := OnComplete(ctx, tx, r); err != nil {
+					return err
+				}
 			}
 			return nil
 		})
