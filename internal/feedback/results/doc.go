@@ -83,9 +83,27 @@
 // more than MaxDimValues distinct values is refused and its rollups
 // dropped; a key no longer listed loses them too.
 //
-// The segment rollups do not keep touchpoint, channel and journey stage
-// apart: a segment breakdown filtered by one of them, and a breakdown by
-// a customer attribute the survey does not list, still read the answers
+// # Driver rollups
+//
+// The key-driver analysis (KeyDrivers: OLS of an outcome on the
+// expectation gaps, and the Shapley shares of R²) depends on the answers
+// only through the sums Σ z zᵀ, z = (1, gap_1 … gap_p, outcome), so the
+// same hook, imports and Rebuild keep those sums per day and month,
+// touchpoint, expectation question, outcome question and set of
+// attributes answered (survey_driver_rollups, migration 00021), and the
+// analysis of a year reads a few thousand integers
+// (stats.KeyDriversFromMoments) and uses every response rather than the
+// newest MaxDriverResponses. Listwise deletion carries over: the sums of
+// responses that skipped one of the analysed attributes count as
+// incomplete. A filter by channel or journey stage, or flagged responses
+// included, reads the answers. Surveys with responses from before 00021 are listed in
+// survey_rollup_pending and read the answers until the results job
+// (RebuildPending) rebuilds them.
+//
+// The segment and driver rollups keep the response's touchpoint apart
+// (migration 00021) but not its channel or journey stage: a segment
+// breakdown or driver analysis filtered by one of those, and a breakdown
+// by a customer attribute the survey does not list, still read the answers
 // joined to the customers (and their snapshots), and take seconds over a
 // year of a million responses (BENCH.md).
 //

@@ -20,7 +20,9 @@ import (
 // driverKey is one survey_driver_rollups row's identity (survey implied).
 type driverKey struct {
 	Exp, Outcome string
-	Day          int64
+	Grain        int
+	Day          int64 // the bucket: start of the day or month
+	Touchpoint   string
 	Attrs        string // sorted attribute keys with a gap, comma-separated
 	I, J         int
 }
@@ -61,7 +63,7 @@ func (t driverTally) addResponse(def *feedback.Definition, r *feedback.Response,
 	if len(exps) == 0 || len(outs) == 0 {
 		return
 	}
-	day := dayOf(completedMS)
+	day, month := dayOf(completedMS), monthOf(completedMS)
 	for _, oq := range outs {
 		y, ok := 0, false
 		for _, a := range r.Answers {
@@ -102,7 +104,10 @@ func (t driverTally) addResponse(def *feedback.Definition, r *feedback.Response,
 			set := strings.Join(keys, ",")
 			for i := range z {
 				for j := i; j < len(z); j++ {
-					t[driverKey{Exp: eq.Key, Outcome: oq.Key, Day: day, Attrs: set, I: i, J: j}] += z[i] * z[j]
+					k := driverKey{Exp: eq.Key, Outcome: oq.Key, Grain: grainDay, Day: day, Touchpoint: r.Touchpoint, Attrs: set, I: i, J: j}
+					t[k] += z[i] * z[j]
+					k.Grain, k.Day = grainMonth, month
+					t[k] += z[i] * z[j]
 				}
 			}
 		}
@@ -120,11 +125,11 @@ func upsertDrivers(ctx context.Context, tx *db.Tx, surveyID int64, t driverTally
 		keys = append(keys, k)
 	}
 	slices.SortFunc(keys, func(a, b driverKey) int {
-		return cmp.Or(cmp.Compare(a.Exp, b.Exp), cmp.Compare(a.Outcome, b.Outcome), cmp.Compare(a.Day, b.Day),
-			cmp.Compare(a.Attrs, b.Attrs), cmp.Compare(a.I, b.I), cmp.Compare(a.J, b.J))
+		return cmp.Or(cmp.Compare(a.Exp, b.Exp), cmp.Compare(a.Outcome, b.Outcome), cmp.Compare(a.Grain, b.Grain), cmp.Compare(a.Day, b.Day),
+			cmp.Compare(a.Touchpoint, b.Touchpoint), cmp.Compare(a.Attrs, b.Attrs), cmp.Compare(a.I, b.I), cmp.Compare(a.J, b.J))
 	})
-	const width = 8
-	conflict := ` ON CONFLICT (survey_id, exp_question, outcome_question, bucket, attributes, i, j) DO UPDATE SET s = survey_driver_rollups.s + excluded.s`
+	const width = 10
+	conflict := ` ON CONFLICT (survey_id, exp_question, outcome_question, grain, bucket, touchpoint, attributes, i, j) DO UPDATE SET s = survey_driver_rollups.s + excluded.s`
 	if !add {
 		conflict = ""
 	}
@@ -132,9 +137,9 @@ func upsertDrivers(ctx context.Context, tx *db.Tx, surveyID int64, t driverTally
 		chunk := keys[start:min(len(keys), start+1000)]
 		args := make([]any, 0, len(chunk)*width)
 		for _, k := range chunk {
-			args = append(args, surveyID, k.Exp, k.Outcome, k.Day, k.Attrs, k.I, k.J, t[k])
+			args = append(args, surveyID, k.Exp, k.Outcome, k.Grain, k.Day, k.Touchpoint, k.Attrs, k.I, k.J, t[k])
 		}
-		if _, err := tx.ExecContext(ctx, `INSERT INTO survey_driver_rollups (survey_id, exp_question, outcome_question, bucket, attributes, i, j, s) VALUES `+
+		if _, err := tx.ExecContext(ctx, `INSERT INTO survey_driver_rollups (survey_id, exp_question, outcome_question, grain, bucket, touchpoint, attributes, i, j, s) VALUES `+
 			db.Rows(len(chunk), width)+conflict, args...); err != nil {
 			return fmt.Errorf("results: rollup: write driver sums: %w", err)
 		}

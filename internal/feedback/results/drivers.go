@@ -3,6 +3,7 @@ package results
 import (
 	"context"
 	"fmt"
+	"math"
 	"slices"
 	"strings"
 
@@ -27,8 +28,8 @@ type DriversResult struct {
 	// responses and only the newest were used (only when reading answers).
 	Sampled bool `json:"sampled"`
 	// FromAnswers is set when the analysis read the answers rather than
-	// the driver rollups (a filter by touchpoint, channel or journey
-	// stage, flagged responses included, or rollups still being rebuilt).
+	// the driver rollups (a filter by channel or journey stage, flagged
+	// responses included, or rollups still being rebuilt).
 	FromAnswers bool `json:"from_answers"`
 	stats.DriverResult
 }
@@ -68,9 +69,9 @@ func (s *Service) KeyDrivers(ctx context.Context, f Filter, outcome string) (Dri
 		out.Texts = append(out.Texts, a.Text)
 	}
 	// The driver rollups answer unless the filter needs what they do not
-	// keep apart (touchpoint, channel, journey stage, flagged responses)
-	// or the survey's rollups predate them.
-	if !f.IncludeFlagged && f.Touchpoint == "" && f.Channel == "" && f.JourneyStage == "" {
+	// keep apart (channel, journey stage, flagged responses) or the
+	// survey's rollups predate them.
+	if !f.IncludeFlagged && f.Channel == "" && f.JourneyStage == "" {
 		pend, err := s.pending(ctx, f.SurveyID)
 		if err != nil {
 			return out, err
@@ -152,27 +153,22 @@ func (s *Service) driverMoments(ctx context.Context, f Filter, exp, outcome stri
 	if err != nil {
 		return total, err
 	}
-	var a args
-	where := `survey_id = ` + a.add(f.SurveyID) + ` AND exp_question = ` + a.add(exp) + ` AND outcome_question = ` + a.add(outcome)
+	lo, hi := int64(math.MinInt64), int64(math.MaxInt64)
 	if !f.From.IsZero() {
-		where += ` AND bucket >= ` + a.add(f.From.UnixMilli())
+		lo = f.From.UnixMilli()
 	}
 	if !f.To.IsZero() {
-		where += ` AND bucket < ` + a.add(f.To.UnixMilli())
+		hi = f.To.UnixMilli()
 	}
-	rows, err := s.db.Reader().QueryContext(ctx, `SELECT attributes, i, j, CAST(SUM(s) AS BIGINT) FROM survey_driver_rollups WHERE `+where+` GROUP BY 1, 2, 3`, a...)
-	if err != nil {
-		return total, fmt.Errorf("results: read driver rollups: %w", err)
-	}
-	defer rows.Close()
-	sets := make(map[string]*stats.DriverMoments)
-	for rows.Next() {
-		var set string
-		var i, j int
-		var v int64
-		if err := rows.Scan(&set, &i, &j, &v); err != nil {
-			return total, fmt.Errorf("results: read driver rollups: %w", err)
+	sums := make(map[driverKey]int64) // Exp, Outcome, Grain, Day, Touchpoint zero
+	for _, r := range rangesOf(lo, hi, splitNone) {
+		if err := s.scanDrivers(ctx, f, exp, outcome, r, sums); err != nil {
+			return total, err
 		}
+	}
+	sets := make(map[string]*stats.DriverMoments)
+	for k, v := range sums {
+		set, i, j := k.Attrs, k.I, k.J
 		m, ok := sets[set]
 		if !ok {
 			var keys []string
@@ -192,9 +188,6 @@ func (s *Service) driverMoments(ctx context.Context, f Filter, exp, outcome stri
 			m.N = v
 		}
 	}
-	if err := rows.Err(); err != nil {
-		return total, fmt.Errorf("results: read driver rollups: %w", err)
-	}
 	for _, m := range sets {
 		if !containsAll(m.Attributes, attrs) {
 			total.Incomplete += m.N
@@ -209,6 +202,39 @@ func (s *Service) driverMoments(ctx context.Context, f Filter, exp, outcome stri
 		}
 	}
 	return total, nil
+}
+
+// scanDrivers adds the driver sums of one grain range (and f's
+// touchpoint) into sums, by attribute set and position.
+func (s *Service) scanDrivers(ctx context.Context, f Filter, exp, outcome string, r grainRange, sums map[driverKey]int64) error {
+	var a args
+	where := `survey_id = ` + a.add(f.SurveyID) + ` AND exp_question = ` + a.add(exp) + ` AND outcome_question = ` + a.add(outcome) + ` AND grain = ` + a.add(r.grain)
+	if r.lo != math.MinInt64 {
+		where += ` AND bucket >= ` + a.add(r.lo)
+	}
+	if r.hi != math.MaxInt64 {
+		where += ` AND bucket < ` + a.add(r.hi)
+	}
+	if f.Touchpoint != "" {
+		where += ` AND touchpoint = ` + a.add(f.Touchpoint)
+	}
+	rows, err := s.db.Reader().QueryContext(ctx, `SELECT attributes, i, j, CAST(SUM(s) AS BIGINT) FROM survey_driver_rollups WHERE `+where+` GROUP BY 1, 2, 3`, a...)
+	if err != nil {
+		return fmt.Errorf("results: read driver rollups: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var k driverKey
+		var v int64
+		if err := rows.Scan(&k.Attrs, &k.I, &k.J, &v); err != nil {
+			return fmt.Errorf("results: read driver rollups: %w", err)
+		}
+		sums[k] += v
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("results: read driver rollups: %w", err)
+	}
+	return nil
 }
 
 // containsAll reports whether every one of want is in have.

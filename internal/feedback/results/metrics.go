@@ -642,9 +642,9 @@ type BreakdownResult struct {
 	ManyGroups bool `json:"many_groups"`
 	// FromAnswers is set when the figures were read from every answer in
 	// the range, not from rollups (a customer attribute the survey does
-	// not keep rolled up, a segment breakdown filtered by touchpoint,
-	// channel or journey stage, flagged responses included): slow over a
-	// large survey.
+	// not keep rolled up, a segment breakdown filtered by channel or
+	// journey stage, flagged responses included, a survey whose rollups
+	// are being rebuilt): slow over a large survey.
 	FromAnswers bool `json:"from_answers"`
 	// Tracking is, for a breakdown by customer attribute, whether the
 	// survey keeps that attribute rolled up (Settings.BreakdownAttributes).
@@ -667,8 +667,7 @@ const (
 // Touchpoint, journey stage and channel read the rollups; lifecycle stage,
 // country and response:<key> read the segment rollups, grouping each
 // response by its segment when it completed (see the package doc), unless
-// f filters by touchpoint, channel or journey stage or includes flagged
-// responses; customer:<key> reads them too once the survey lists the key
+// f filters by channel or journey stage or includes flagged responses; customer:<key> reads them too once the survey lists the key
 // in its breakdown attributes and the backfill has made it ready
 // (Tracking says which), the answers otherwise (FromAnswers), which is
 // slow over a large survey. Errors as Trend; EINVALID for a bad dimension

@@ -201,6 +201,9 @@ func (s *Service) sourceOf(ctx context.Context, info *surveyInfo, f Filter, dm d
 			return fromAnswers, err
 		}
 	}
+	if pend, err := s.pending(ctx, f.SurveyID); err != nil || pend {
+		return fromAnswers, err
+	}
 	return fromSegments, nil
 }
 

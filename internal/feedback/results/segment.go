@@ -36,11 +36,12 @@ type segment struct {
 
 // segKey is one survey_segment_rollups row's identity (survey implied).
 type segKey struct {
-	Question string
-	Dim      string // lifecycle_stage, country, response:<key>
-	Grain    int
-	Day      int64
-	DimValue string
+	Question   string
+	Dim        string // lifecycle_stage, country, response:<key>, customer:<key>
+	Grain      int
+	Day        int64
+	DimValue   string
+	Touchpoint string // the response's
 	cellValue
 }
 
@@ -68,7 +69,7 @@ func (t segTally) addDims(def *feedback.Definition, r *feedback.Response, comple
 		}
 		for _, c := range cellsOf(q, a) {
 			for _, dv := range dims {
-				k := segKey{Question: a.Question, Dim: dv[0], Grain: grainDay, Day: day, DimValue: dv[1], cellValue: c}
+				k := segKey{Question: a.Question, Dim: dv[0], Grain: grainDay, Day: day, DimValue: dv[1], Touchpoint: r.Touchpoint, cellValue: c}
 				t[k]++
 				k.Grain, k.Day = grainMonth, month
 				t[k]++
@@ -319,11 +320,11 @@ func upsertSegments(ctx context.Context, tx *db.Tx, surveyID int64, t segTally, 
 	}
 	slices.SortFunc(keys, func(a, b segKey) int {
 		return cmp.Or(cmp.Compare(a.Question, b.Question), cmp.Compare(a.Dim, b.Dim), cmp.Compare(a.Grain, b.Grain), cmp.Compare(a.Day, b.Day),
-			cmp.Compare(a.DimValue, b.DimValue), cmp.Compare(a.Attribute, b.Attribute),
+			cmp.Compare(a.DimValue, b.DimValue), cmp.Compare(a.Touchpoint, b.Touchpoint), cmp.Compare(a.Attribute, b.Attribute),
 			cmp.Compare(a.Value, b.Value), cmp.Compare(a.Value2, b.Value2), cmp.Compare(a.Option, b.Option))
 	})
-	const width = 11
-	conflict := ` ON CONFLICT (survey_id, question_key, dim, grain, bucket, dim_value, attribute_key, value, value2, option_key) DO UPDATE SET n = survey_segment_rollups.n + excluded.n`
+	const width = 12
+	conflict := ` ON CONFLICT (survey_id, question_key, dim, grain, bucket, dim_value, touchpoint, attribute_key, value, value2, option_key) DO UPDATE SET n = survey_segment_rollups.n + excluded.n`
 	if !add {
 		conflict = ""
 	}
@@ -331,9 +332,9 @@ func upsertSegments(ctx context.Context, tx *db.Tx, surveyID int64, t segTally, 
 		chunk := keys[start:min(len(keys), start+1000)]
 		args := make([]any, 0, len(chunk)*width)
 		for _, k := range chunk {
-			args = append(args, surveyID, k.Question, k.Dim, k.Grain, k.Day, k.DimValue, k.Attribute, k.Value, k.Value2, k.Option, t[k])
+			args = append(args, surveyID, k.Question, k.Dim, k.Grain, k.Day, k.DimValue, k.Touchpoint, k.Attribute, k.Value, k.Value2, k.Option, t[k])
 		}
-		if _, err := tx.ExecContext(ctx, `INSERT INTO survey_segment_rollups (survey_id, question_key, dim, grain, bucket, dim_value, attribute_key, value, value2, option_key, n) VALUES `+
+		if _, err := tx.ExecContext(ctx, `INSERT INTO survey_segment_rollups (survey_id, question_key, dim, grain, bucket, dim_value, touchpoint, attribute_key, value, value2, option_key, n) VALUES `+
 			db.Rows(len(chunk), width)+conflict, args...); err != nil {
 			return fmt.Errorf("results: rollup: write segment counts: %w", err)
 		}
@@ -342,12 +343,13 @@ func upsertSegments(ctx context.Context, tx *db.Tx, surveyID int64, t segTally, 
 }
 
 // fromSegmentRollups reports whether the segment rollups can answer a
-// query grouped by dm under f: lifecycle stage, country and response
-// attributes, when f does not filter by touchpoint, channel or journey
-// stage (the segment rollups do not keep those apart). For customer:<key>
-// the caller also checks the survey keeps the key rolled up and ready.
+// query grouped by dm under f: lifecycle stage, country, response and
+// customer attributes, when f does not filter by channel or journey stage
+// (the segment rollups keep touchpoints apart, not those). For
+// customer:<key> the caller also checks the survey keeps the key rolled up
+// and ready, and for all that the survey is not pending a rebuild.
 func (dm dimension) fromSegmentRollups(f Filter) bool {
-	if f.Touchpoint != "" || f.Channel != "" || f.JourneyStage != "" {
+	if f.Channel != "" || f.JourneyStage != "" {
 		return false
 	}
 	switch dm.kind {
@@ -428,6 +430,9 @@ func (s *Service) scanSegments(ctx context.Context, f Filter, q feedback.Questio
 	}
 	if r.hi != math.MaxInt64 {
 		where += ` AND bucket < ` + a.add(r.hi)
+	}
+	if f.Touchpoint != "" {
+		where += ` AND touchpoint = ` + a.add(f.Touchpoint)
 	}
 	query := `SELECT dim_value, ` + bucket + `, attribute_key, value, value2, option_key, CAST(SUM(n) AS BIGINT)
 		FROM survey_segment_rollups WHERE ` + where + ` GROUP BY 1, 2, 3, 4, 5, 6`

@@ -21,20 +21,20 @@ import (
 
 func segmentRows(t *testing.T, d *db.DB, surveyID int64) map[string]int64 {
 	t.Helper()
-	rows, err := d.Reader().Query(`SELECT question_key, dim, grain, bucket, dim_value, attribute_key, value, value2, option_key, n FROM survey_segment_rollups WHERE survey_id = $1`, surveyID)
+	rows, err := d.Reader().Query(`SELECT question_key, dim, grain, bucket, dim_value, touchpoint, attribute_key, value, value2, option_key, n FROM survey_segment_rollups WHERE survey_id = $1`, surveyID)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer rows.Close()
 	m := make(map[string]int64)
 	for rows.Next() {
-		var q, dim, dv, a, opt string
+		var q, dim, dv, tp, a, opt string
 		var grain, v, v2 int
 		var bucket, n int64
-		if err := rows.Scan(&q, &dim, &grain, &bucket, &dv, &a, &v, &v2, &opt, &n); err != nil {
+		if err := rows.Scan(&q, &dim, &grain, &bucket, &dv, &tp, &a, &v, &v2, &opt, &n); err != nil {
 			t.Fatal(err)
 		}
-		m[fmt.Sprintf("%s/%s/%d/%d/%s/%s/%d/%d/%s", q, dim, grain, bucket, dv, a, v, v2, opt)] = n
+		m[fmt.Sprintf("%s/%s/%d/%d/%s/%s/%s/%d/%d/%s", q, dim, grain, bucket, dv, tp, a, v, v2, opt)] = n
 	}
 	if err := rows.Err(); err != nil {
 		t.Fatal(err)
@@ -52,7 +52,8 @@ func sortedCells(cs []cell) []cell {
 
 // checkSegmentsEqualAnswers asserts the segment rollups give the same cells
 // as the answers for dims, over the whole survey and a ragged range (day,
-// month and day rows), in total, by day and by week.
+// month and day rows), with and without a touchpoint filter, in total, by
+// day and by week.
 func checkSegmentsEqualAnswers(t *testing.T, svc *Service, f Filter, questions []feedback.Question, dims []Dimension) {
 	t.Helper()
 	ctx := context.Background()
@@ -63,6 +64,11 @@ func checkSegmentsEqualAnswers(t *testing.T, svc *Service, f Filter, questions [
 	ragged := f
 	ragged.From, ragged.To = time.Date(2026, 1, 10, 0, 0, 0, 0, time.UTC), time.Date(2026, 3, 20, 0, 0, 0, 0, time.UTC)
 	ranges = append(ranges, ragged)
+	// The segment rollups keep touchpoints apart: filtered views too.
+	for _, g := range []Filter{f, ragged} {
+		g.Touchpoint = "web"
+		ranges = append(ranges, g)
+	}
 	for _, dim := range dims {
 		dm, err := parseDimension(dim)
 		if err != nil {
