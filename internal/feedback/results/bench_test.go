@@ -366,11 +366,21 @@ func BenchmarkDashboard(b *testing.B) {
 			{"breakdown_country", func() error { _, err := svc.Breakdown(ctx, f, DimCountry); return err }},
 			{"breakdown_lifecycle", func() error { _, err := svc.Breakdown(ctx, f, DimLifecycle); return err }},
 			{"breakdown_country_90d", func() error { _, err := svc.Breakdown(ctx, last90, DimCountry); return err }},
+			{"breakdown_country_90d_store", func() error {
+				g := last90
+				g.Touchpoint = "store"
+				return rolledUp(svc.Breakdown(ctx, g, DimCountry))
+			}},
 			{"breakdown_customer_plan", func() error { return rolledUp(svc.Breakdown(ctx, f, "customer:plan")) }},
 			{"breakdown_customer_plan_90d", func() error { return rolledUp(svc.Breakdown(ctx, last90, "customer:plan")) }},
 			{"expectation_gaps", func() error { _, err := svc.Gaps(ctx, f); return err }},
 			{"key_drivers", func() error { return driversRolledUp(svc.KeyDrivers(ctx, f, "")) }},
 			{"key_drivers_90d", func() error { return driversRolledUp(svc.KeyDrivers(ctx, last90, "")) }},
+			{"key_drivers_90d_store", func() error {
+				g := last90
+				g.Touchpoint = "store"
+				return driversRolledUp(svc.KeyDrivers(ctx, g, ""))
+			}},
 			{"verbatims_first_page", func() error {
 				_, err := svc.Verbatims(ctx, VerbatimQuery{Filter: f, Limit: 50})
 				return err
@@ -474,9 +484,9 @@ func BenchmarkSubmit(b *testing.B) {
 
 // BenchmarkSegment times what reads answers instead of rollups: a
 // breakdown by a customer attribute the survey does not list (region), a
-// breakdown by country filtered by touchpoint (the segment rollups do not
-// keep touchpoints apart) and key drivers filtered by touchpoint (the
-// driver rollups do not either). Run with a small -benchtime
+// breakdown by country filtered by channel (the segment rollups keep
+// touchpoints apart, not channels) and key drivers filtered by channel
+// (the driver rollups do not either). Run with a small -benchtime
 // (e.g. 3x); these are not dashboard-speed queries. Breakdowns by
 // country, lifecycle stage and the listed customer attribute (plan) read
 // the segment rollups and are in BenchmarkDashboard.
@@ -490,17 +500,17 @@ func BenchmarkSegment(b *testing.B) {
 			name string
 			run  func() error
 		}{
-			{"breakdown_country_30d_store", func() error {
+			{"breakdown_country_30d_email", func() error {
 				g := last30
-				g.Touchpoint = "store"
+				g.Channel = "email"
 				_, err := svc.Breakdown(ctx, g, DimCountry)
 				return err
 			}},
 			{"breakdown_customer_attr_unlisted", func() error { _, err := svc.Breakdown(ctx, f, "customer:region"); return err }},
 			{"breakdown_customer_attr_unlisted_30d", func() error { _, err := svc.Breakdown(ctx, last30, "customer:region"); return err }},
-			{"key_drivers_30d_store", func() error {
+			{"key_drivers_30d_email", func() error {
 				g := last30
-				g.Touchpoint = "store"
+				g.Channel = "email"
 				_, err := svc.KeyDrivers(ctx, g, "")
 				return err
 			}},
