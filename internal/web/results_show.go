@@ -28,6 +28,7 @@ type resultsView struct {
 	Intervals, Dims, Compares []choice
 	Groups                    []choice // the score groups the survey's questions allow
 	Touchpoints, Stages       []string // values seen in the responses
+	Listed                    []string // the survey's breakdown attributes (customer), offered as keys
 
 	Headline *headlineView
 	Cards    []cardView
@@ -189,6 +190,7 @@ func (s *Server) handleResultsShow(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		v.Name, def = sv.Name, &sv.Definition
+		v.Listed = sv.Settings.BreakdownAttributes
 	}
 	q, qerr := parseResultsQuery(r.URL.Query(), id)
 	v.Form = q.Form

@@ -277,6 +277,22 @@ func TestResultsFilterValidation(t *testing.T) {
 	if !strings.Contains(w.Body.String(), "Add plan to the survey’s breakdown attributes") {
 		t.Errorf("no note on an unlisted customer attribute: %s", w.Body.String())
 	}
+	// Listed: being prepared until the job has run, then read from the
+	// rollups without a note, and offered in the key list.
+	if _, err := h.db.Writer().Exec(`UPDATE surveys SET settings = '{"breakdown_attributes":["plan"]}' WHERE id = $1`, id); err != nil {
+		t.Fatal(err)
+	}
+	w = h.get(fmt.Sprintf("/surveys/%d/results?by=customer&key=plan", id), "viewer")
+	if !strings.Contains(w.Body.String(), "plan is being rolled up") || !strings.Contains(w.Body.String(), `<option value="plan">`) {
+		t.Errorf("listed, not yet backfilled: %s", w.Body.String())
+	}
+	if err := results.BackfillDims(auth.System(context.Background(), "test"), h.db); err != nil {
+		t.Fatal(err)
+	}
+	w = h.get(fmt.Sprintf("/surveys/%d/results?by=customer&key=plan", id), "viewer")
+	if w.Code != http.StatusOK || strings.Contains(w.Body.String(), "rolled up") || !strings.Contains(w.Body.String(), "(none)") {
+		t.Errorf("listed and backfilled: %d %s", w.Code, w.Body.String())
+	}
 	if w := h.get("/surveys/999/results", "viewer"); w.Code != http.StatusNotFound {
 		t.Errorf("unknown survey: %d", w.Code)
 	}
