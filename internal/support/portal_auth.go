@@ -61,7 +61,10 @@ type PortalOptions struct {
 //
 // Mail goes out in the background (so that a known address does not
 // answer more slowly than an unknown one); Wait returns when every mail
-// started has been handed to the server or failed.
+// started has been handed to the server or failed. The sign-in mail is
+// deliberately not queued in a durable outbox like agents' replies: it
+// carries the link's bearer token, which the database keeps only as a
+// hash, and lives 15 minutes; a mail lost to a crash is asked for again.
 type Portal struct {
 	desk *Service
 	db   *db.DB
