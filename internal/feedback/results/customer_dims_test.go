@@ -8,6 +8,7 @@ import (
 	"math/rand/v2"
 	"reflect"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -358,5 +359,99 @@ func TestCustomerDimsImport(t *testing.T) {
 		if len(a) == 0 || !reflect.DeepEqual(sortedCells(a), sortedCells(b)) {
 			t.Errorf("segment rollups %+v, answers %+v", a, b)
 		}
+	})
+}
+
+// TestCustomerDimsConcurrent: while the job backfills a newly listed
+// attribute, four writers keep completing responses (new ones, and
+// partial ones started before the listing, so with ids on both sides of
+// the backfill's mark). Every counted response ends up counted exactly
+// once: the rollups equal the answers, on both engines (Postgres with real
+// concurrent transactions and row locks).
+func TestCustomerDimsConcurrent(t *testing.T) {
+	defer func(c int) { backfillChunk = c }(backfillChunk)
+	backfillChunk = 25
+	dbtest.Run(t, func(t *testing.T, d *db.DB) {
+		ctx := context.Background()
+		s := createSurvey(t, d, "dims-concurrent", testDef, feedback.Settings{})
+		var custs []int64
+		for i := range 8 {
+			custs = append(custs, createCustomer(t, d, "JP", "customer", map[string]any{"plan": fmt.Sprintf("p%d", i%3)}))
+		}
+		mk := func(rng *rand.Rand) *feedback.Response {
+			done := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC).Add(time.Duration(rng.IntN(120*24)) * time.Hour)
+			r := &feedback.Response{Touchpoint: []string{"web", "store"}[rng.IntN(2)], StartedAt: done, CompletedAt: &done,
+				Answers: []feedback.Answer{{Question: "nps", Num: num(float64(rng.IntN(11)))}}}
+			if c := rng.IntN(len(custs) + 1); c < len(custs) {
+				r.CustomerID = &custs[c]
+			}
+			return r
+		}
+		rng := rand.New(rand.NewPCG(11, 12))
+		var partials []*feedback.Response
+		for i := range 200 {
+			r := mk(rng)
+			if i%4 == 0 {
+				r.Status, r.CompletedAt = feedback.ResponsePartial, nil
+				if err := d.WriteTx(ctx, func(tx *db.Tx) error { return insertResponse(ctx, tx, s, r) }); err != nil {
+					t.Fatal(err)
+				}
+				partials = append(partials, r)
+				continue
+			}
+			complete(t, d, s, r)
+		}
+		setBreakdownAttributes(t, d, s.ID, "plan")
+
+		errc := make(chan error, 5)
+		var wg sync.WaitGroup
+		for w := range 4 {
+			wg.Go(func() {
+				rng := rand.New(rand.NewPCG(uint64(w), 99))
+				for i := range 40 {
+					r := mk(rng)
+					err := d.WriteTx(ctx, func(tx *db.Tx) error {
+						if i%4 == 0 && w*10+i/4 < len(partials) {
+							// Finish a partial started before the listing.
+							p := partials[w*10+i/4]
+							done := *r.CompletedAt
+							p.Status, p.CompletedAt = feedback.ResponseCompleted, &done
+							if _, err := tx.ExecContext(ctx, `UPDATE survey_responses SET status = 'completed', completed_at = $1 WHERE id = $2`, done.UnixMilli(), p.ID); err != nil {
+								return err
+							}
+							return OnComplete(ctx, tx, p)
+						}
+						if err := insertResponse(ctx, tx, s, r); err != nil {
+							return err
+						}
+						return OnComplete(ctx, tx, r)
+					})
+					if err != nil {
+						errc <- err
+						return
+					}
+				}
+			})
+		}
+		wg.Go(func() {
+			for range 3 { // the job runs again while writers go on
+				if err := BackfillDims(system(), d); err != nil {
+					errc <- err
+					return
+				}
+			}
+		})
+		wg.Wait()
+		close(errc)
+		for err := range errc {
+			t.Fatal(err)
+		}
+		if err := BackfillDims(system(), d); err != nil {
+			t.Fatal(err)
+		}
+		if state, _ := dimRow(t, d, s.ID, "plan"); state != DimReady {
+			t.Fatalf("plan: %s", state)
+		}
+		checkSegmentsEqualAnswers(t, New(d), Filter{SurveyID: s.ID}, []feedback.Question{testDef.Pages[0].Questions[0]}, []Dimension{"customer:plan"})
 	})
 }
