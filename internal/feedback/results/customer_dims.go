@@ -617,10 +617,3 @@ func saveSnapshots(ctx context.Context, tx *db.Tx, snaps map[int64]*custSnapshot
 	}
 	return nil
 }
-
-// customerDimReady reports whether a breakdown by customer attribute key
-// can read the rollups.
-func (s *Service) customerDimReady(ctx context.Context, info *surveyInfo, key string) (bool, error) {
-	t, err := s.tracking(ctx, info, key)
-	return t.State == DimReady, err
-}

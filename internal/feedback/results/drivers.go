@@ -3,7 +3,6 @@ package results
 import (
 	"context"
 	"fmt"
-	"math"
 	"slices"
 	"strings"
 
@@ -153,15 +152,8 @@ func (s *Service) driverMoments(ctx context.Context, f Filter, exp, outcome stri
 	if err != nil {
 		return total, err
 	}
-	lo, hi := int64(math.MinInt64), int64(math.MaxInt64)
-	if !f.From.IsZero() {
-		lo = f.From.UnixMilli()
-	}
-	if !f.To.IsZero() {
-		hi = f.To.UnixMilli()
-	}
 	sums := make(map[driverKey]int64) // Exp, Outcome, Grain, Day, Touchpoint zero
-	for _, r := range rangesOf(lo, hi, splitNone) {
+	for _, r := range f.ranges(splitNone) {
 		if err := s.scanDrivers(ctx, f, exp, outcome, r, sums); err != nil {
 			return total, err
 		}
@@ -208,13 +200,7 @@ func (s *Service) driverMoments(ctx context.Context, f Filter, exp, outcome stri
 // touchpoint) into sums, by attribute set and position.
 func (s *Service) scanDrivers(ctx context.Context, f Filter, exp, outcome string, r grainRange, sums map[driverKey]int64) error {
 	var a args
-	where := `survey_id = ` + a.add(f.SurveyID) + ` AND exp_question = ` + a.add(exp) + ` AND outcome_question = ` + a.add(outcome) + ` AND grain = ` + a.add(r.grain)
-	if r.lo != math.MinInt64 {
-		where += ` AND bucket >= ` + a.add(r.lo)
-	}
-	if r.hi != math.MaxInt64 {
-		where += ` AND bucket < ` + a.add(r.hi)
-	}
+	where := `survey_id = ` + a.add(f.SurveyID) + ` AND exp_question = ` + a.add(exp) + ` AND outcome_question = ` + a.add(outcome) + r.where(&a)
 	if f.Touchpoint != "" {
 		where += ` AND touchpoint = ` + a.add(f.Touchpoint)
 	}

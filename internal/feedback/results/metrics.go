@@ -142,7 +142,7 @@ func (s *Service) Distribution(ctx context.Context, f Filter) (DistributionResul
 	out := DistributionResult{Header: Header{Question: refOf(q), Filter: f}}
 	o := info.options()
 	if q.Type == feedback.QSingle || q.Type == feedback.QMulti {
-		cells, err := s.counts(ctx, info, f, q, dimension{}, splitNone)
+		cells, err := s.counts(ctx, f, q, dimension{}, splitNone)
 		if err != nil {
 			return out, err
 		}
@@ -233,7 +233,7 @@ func (s *Service) Gaps(ctx context.Context, f Filter) (GapsResult, error) {
 	if err != nil {
 		return GapsResult{}, err
 	}
-	cells, err := s.counts(ctx, info, f, q, dimension{}, splitNone)
+	cells, err := s.counts(ctx, f, q, dimension{}, splitNone)
 	if err != nil {
 		return GapsResult{}, err
 	}
@@ -319,7 +319,7 @@ func gapSummary(attr string, sc stats.Scale, cells []cell, opt stats.Options) (s
 
 // distribution is the count per scale point of a scale question.
 func (s *Service) distribution(ctx context.Context, f Filter, q feedback.Question) (stats.Distribution, error) {
-	cells, err := s.counts(ctx, nil, f, q, dimension{}, splitNone)
+	cells, err := s.counts(ctx, f, q, dimension{}, splitNone)
 	if err != nil {
 		return stats.Distribution{}, err
 	}
@@ -480,7 +480,7 @@ func (s *Service) Trend(ctx context.Context, f Filter, iv Interval) (TrendResult
 	}
 	out := TrendResult{Header: Header{Question: refOf(q), Filter: f}, Metric: m, Interval: iv}
 	sp := map[Interval]split{Day: splitDay, Week: splitWeek, Month: splitMonth}[iv] // whole months read month rollups
-	cells, err := s.counts(ctx, info, f, q, dimension{}, sp)
+	cells, err := s.counts(ctx, f, q, dimension{}, sp)
 	if err != nil {
 		return out, err
 	}
@@ -696,12 +696,12 @@ func (s *Service) Breakdown(ctx context.Context, f Filter, dim Dimension) (Break
 		}
 		out.Tracking = &t
 	}
-	src, err := s.sourceOf(ctx, info, f, dm)
+	src, err := s.sourceOf(ctx, f, dm, out.Tracking)
 	if err != nil {
 		return out, err
 	}
 	out.FromAnswers = src == fromAnswers
-	cells, err := s.counts(ctx, info, f, q, dm, splitNone)
+	cells, err := s.countsFrom(ctx, src, f, q, dm, splitNone)
 	if err != nil {
 		return out, err
 	}

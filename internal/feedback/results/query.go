@@ -158,14 +158,20 @@ const (
 )
 
 // counts returns the counts of question q's values under filter f,
-// grouped by dm and split by time. It reads the rollups when they can
-// answer, the answers otherwise; both produce the same cells. info may be
-// nil unless dm is a customer attribute.
-func (s *Service) counts(ctx context.Context, info *surveyInfo, f Filter, q feedback.Question, dm dimension, sp split) ([]cell, error) {
-	src, err := s.sourceOf(ctx, info, f, dm)
+// grouped by dm (not a customer attribute: Breakdown, which knows its
+// tracking, calls sourceOf and countsFrom itself) and split by time. It
+// reads the rollups when they can answer, the answers otherwise; both
+// produce the same cells.
+func (s *Service) counts(ctx context.Context, f Filter, q feedback.Question, dm dimension, sp split) ([]cell, error) {
+	src, err := s.sourceOf(ctx, f, dm, nil)
 	if err != nil {
 		return nil, err
 	}
+	return s.countsFrom(ctx, src, f, q, dm, sp)
+}
+
+// countsFrom is counts read from src.
+func (s *Service) countsFrom(ctx context.Context, src source, f Filter, q feedback.Question, dm dimension, sp split) ([]cell, error) {
 	switch src {
 	case fromRollups:
 		return s.countsFromRollups(ctx, f, q, dm, sp)
@@ -186,8 +192,8 @@ const (
 
 // sourceOf picks the source of f grouped by dm: the rollups, the segment
 // rollups (for a customer attribute only once the survey keeps it rolled
-// up and ready), else the answers.
-func (s *Service) sourceOf(ctx context.Context, info *surveyInfo, f Filter, dm dimension) (source, error) {
+// up and ready: t, its tracking, says so), else the answers.
+func (s *Service) sourceOf(ctx context.Context, f Filter, dm dimension, t *AttributeTracking) (source, error) {
 	switch {
 	case f.IncludeFlagged:
 		return fromAnswers, nil
@@ -195,11 +201,8 @@ func (s *Service) sourceOf(ctx context.Context, info *surveyInfo, f Filter, dm d
 		return fromRollups, nil
 	case !dm.fromSegmentRollups(f):
 		return fromAnswers, nil
-	case dm.kind == "customer":
-		ready, err := s.customerDimReady(ctx, info, dm.key)
-		if err != nil || !ready {
-			return fromAnswers, err
-		}
+	case dm.kind == "customer" && (t == nil || t.State != DimReady):
+		return fromAnswers, nil
 	}
 	if pend, err := s.pending(ctx, f.SurveyID); err != nil || pend {
 		return fromAnswers, err
@@ -240,7 +243,8 @@ func rangesOf(lo, hi int64, sp split) []grainRange {
 	return out
 }
 
-func (s *Service) countsFromRollups(ctx context.Context, f Filter, q feedback.Question, dm dimension, sp split) ([]cell, error) {
+// ranges covers f's date range with the grain ranges of rangesOf.
+func (f Filter) ranges(sp split) []grainRange {
 	lo, hi := int64(math.MinInt64), int64(math.MaxInt64)
 	if !f.From.IsZero() {
 		lo = f.From.UnixMilli()
@@ -248,8 +252,37 @@ func (s *Service) countsFromRollups(ctx context.Context, f Filter, q feedback.Qu
 	if !f.To.IsZero() {
 		hi = f.To.UnixMilli()
 	}
+	return rangesOf(lo, hi, sp)
+}
+
+// where is the SQL (from " AND") selecting r's rows of a rollup table by
+// grain and bucket.
+func (r grainRange) where(a *args) string {
+	w := ` AND grain = ` + a.add(r.grain)
+	if r.lo != math.MinInt64 {
+		w += ` AND bucket >= ` + a.add(r.lo)
+	}
+	if r.hi != math.MaxInt64 {
+		w += ` AND bucket < ` + a.add(r.hi)
+	}
+	return w
+}
+
+// bucketSQL is the SQL of a rollup row's time group under sp: its bucket,
+// the Monday of its week, or 0.
+func bucketSQL(sp split) string {
+	switch sp {
+	case splitDay, splitMonth:
+		return "bucket"
+	case splitWeek:
+		return weekOf("bucket")
+	}
+	return "0"
+}
+
+func (s *Service) countsFromRollups(ctx context.Context, f Filter, q feedback.Question, dm dimension, sp split) ([]cell, error) {
 	merged := make(map[cell]int64)
-	for _, r := range rangesOf(lo, hi, sp) {
+	for _, r := range f.ranges(sp) {
 		if err := s.scanRollups(ctx, f, q, dm, sp, r, merged); err != nil {
 			return nil, err
 		}
@@ -275,24 +308,12 @@ func (s *Service) scanRollups(ctx context.Context, f Filter, q feedback.Question
 	if dm.kind != "" {
 		group = dm.kind // one of three fixed column names, checked by parseDimension
 	}
-	bucket := "0"
-	switch sp {
-	case splitDay, splitMonth:
-		bucket = "bucket"
-	case splitWeek:
-		bucket = weekOf("bucket")
-	}
+	bucket := bucketSQL(sp)
 	table := "survey_rollups"
 	if dm.kind == "" && f.Touchpoint == "" && f.Channel == "" && f.JourneyStage == "" {
 		table = "survey_rollups_total"
 	}
-	where := `survey_id = ` + a.add(f.SurveyID) + ` AND question_key = ` + a.add(q.Key) + ` AND grain = ` + a.add(r.grain)
-	if r.lo != math.MinInt64 {
-		where += ` AND bucket >= ` + a.add(r.lo)
-	}
-	if r.hi != math.MaxInt64 {
-		where += ` AND bucket < ` + a.add(r.hi)
-	}
+	where := `survey_id = ` + a.add(f.SurveyID) + ` AND question_key = ` + a.add(q.Key) + r.where(&a)
 	if f.Touchpoint != "" {
 		where += ` AND touchpoint = ` + a.add(f.Touchpoint)
 	}

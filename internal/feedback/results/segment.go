@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"math"
 	"slices"
 
 	"github.com/kizuna-oss/kizuna/internal/db"
@@ -374,15 +373,8 @@ func (dm dimension) segmentDim() string {
 // response attribute, the responses without it (group "") are the total
 // counts less those with it.
 func (s *Service) countsFromSegments(ctx context.Context, f Filter, q feedback.Question, dm dimension, sp split) ([]cell, error) {
-	lo, hi := int64(math.MinInt64), int64(math.MaxInt64)
-	if !f.From.IsZero() {
-		lo = f.From.UnixMilli()
-	}
-	if !f.To.IsZero() {
-		hi = f.To.UnixMilli()
-	}
 	merged := make(map[cell]int64)
-	for _, r := range rangesOf(lo, hi, sp) {
+	for _, r := range f.ranges(sp) {
 		if err := s.scanSegments(ctx, f, q, dm.segmentDim(), sp, r, merged); err != nil {
 			return nil, err
 		}
@@ -417,20 +409,8 @@ func (s *Service) countsFromSegments(ctx context.Context, f Filter, q feedback.Q
 
 func (s *Service) scanSegments(ctx context.Context, f Filter, q feedback.Question, dim string, sp split, r grainRange, into map[cell]int64) error {
 	var a args
-	bucket := "0"
-	switch sp {
-	case splitDay, splitMonth:
-		bucket = "bucket"
-	case splitWeek:
-		bucket = weekOf("bucket")
-	}
-	where := `survey_id = ` + a.add(f.SurveyID) + ` AND question_key = ` + a.add(q.Key) + ` AND dim = ` + a.add(dim) + ` AND grain = ` + a.add(r.grain)
-	if r.lo != math.MinInt64 {
-		where += ` AND bucket >= ` + a.add(r.lo)
-	}
-	if r.hi != math.MaxInt64 {
-		where += ` AND bucket < ` + a.add(r.hi)
-	}
+	bucket := bucketSQL(sp)
+	where := `survey_id = ` + a.add(f.SurveyID) + ` AND question_key = ` + a.add(q.Key) + ` AND dim = ` + a.add(dim) + r.where(&a)
 	if f.Touchpoint != "" {
 		where += ` AND touchpoint = ` + a.add(f.Touchpoint)
 	}
