@@ -598,22 +598,14 @@ func saveSnapshots(ctx context.Context, tx *db.Tx, snaps map[int64]*custSnapshot
 		}
 	}
 	slices.Sort(ids)
-	const width = 4
-	for start := 0; start < len(ids); start += 1000 {
-		chunk := ids[start:min(len(ids), start+1000)]
-		args := make([]any, 0, len(chunk)*width)
-		for _, id := range chunk {
-			cs := snaps[id]
-			b, err := json.Marshal(cs.Attrs)
-			if err != nil {
-				return fmt.Errorf("results: save snapshots: %w", err)
-			}
-			args = append(args, id, cs.Lifecycle, cs.Country, string(b))
-		}
-		if _, err := tx.ExecContext(ctx, `INSERT INTO survey_response_segments (response_id, lifecycle_stage, country, customer_attributes) VALUES `+
-			db.Rows(len(chunk), width)+` ON CONFLICT (response_id) DO UPDATE SET customer_attributes = excluded.customer_attributes`, args...); err != nil {
-			return fmt.Errorf("results: save snapshots: %w", err)
-		}
+	args := make([]any, 0, len(ids)*4)
+	for _, id := range ids {
+		cs := snaps[id]
+		b, _ := json.Marshal(cs.Attrs) // a map of strings always marshals
+		args = append(args, id, cs.Lifecycle, cs.Country, string(b))
+	}
+	if err := insertRows(ctx, tx, `INSERT INTO survey_response_segments (response_id, lifecycle_stage, country, customer_attributes) VALUES `, ` ON CONFLICT (response_id) DO UPDATE SET customer_attributes = excluded.customer_attributes`, 4, args); err != nil {
+		return fmt.Errorf("results: save snapshots: %w", err)
 	}
 	return nil
 }

@@ -133,16 +133,12 @@ func upsertDrivers(ctx context.Context, tx *db.Tx, surveyID int64, t driverTally
 	if !add {
 		conflict = ""
 	}
-	for start := 0; start < len(keys); start += 1000 {
-		chunk := keys[start:min(len(keys), start+1000)]
-		args := make([]any, 0, len(chunk)*width)
-		for _, k := range chunk {
-			args = append(args, surveyID, k.Exp, k.Outcome, k.Grain, k.Day, k.Touchpoint, k.Attrs, k.I, k.J, t[k])
-		}
-		if _, err := tx.ExecContext(ctx, `INSERT INTO survey_driver_rollups (survey_id, exp_question, outcome_question, grain, bucket, touchpoint, attributes, i, j, s) VALUES `+
-			db.Rows(len(chunk), width)+conflict, args...); err != nil {
-			return fmt.Errorf("results: rollup: write driver sums: %w", err)
-		}
+	args := make([]any, 0, len(keys)*width)
+	for _, k := range keys {
+		args = append(args, surveyID, k.Exp, k.Outcome, k.Grain, k.Day, k.Touchpoint, k.Attrs, k.I, k.J, t[k])
+	}
+	if err := insertRows(ctx, tx, `INSERT INTO survey_driver_rollups (survey_id, exp_question, outcome_question, grain, bucket, touchpoint, attributes, i, j, s) VALUES `, conflict, width, args); err != nil {
+		return fmt.Errorf("results: rollup: write driver sums: %w", err)
 	}
 	return nil
 }

@@ -546,7 +546,7 @@ func (c *answerColumns) insert(ctx context.Context, tx *db.Tx) error {
 	for i := range c.response {
 		args = append(args, c.response[i], c.question[i], c.attr[i], c.num[i], c.num2[i], c.text[i])
 	}
-	return insertRows(ctx, tx, `INSERT INTO survey_answers (response_id, question_key, attribute_key, num, num2, text) VALUES `, 6, len(c.response), args)
+	return insertRows(ctx, tx, `INSERT INTO survey_answers (response_id, question_key, attribute_key, num, num2, text) VALUES `, "", 6, args)
 }
 
 // attributeColumns are response attributes to insert, column by column.
@@ -574,16 +574,19 @@ func (c *attributeColumns) insert(ctx context.Context, tx *db.Tx) error {
 	for i := range c.response {
 		args = append(args, c.response[i], c.key[i], c.value[i])
 	}
-	return insertRows(ctx, tx, `INSERT INTO survey_response_attributes (response_id, key, value) VALUES `, 3, len(c.response), args)
+	return insertRows(ctx, tx, `INSERT INTO survey_response_attributes (response_id, key, value) VALUES `, "", 3, args)
 }
 
-// insertRows runs a multi-row INSERT in chunks that stay under the
-// engines' parameter limit.
-func insertRows(ctx context.Context, tx *db.Tx, prefix string, width, n int, args []any) error {
+// insertRows runs "prefix (…), (…) … tail" over args, width values per
+// row, in chunks that stay under the engines' parameter limit; the rows go
+// in the order of args (the rollups pass them sorted, so concurrent
+// writers lock rows in the same order).
+func insertRows(ctx context.Context, tx *db.Tx, prefix, tail string, width int, args []any) error {
+	n := len(args) / width
 	per := db.MaxParams / width
 	for start := 0; start < n; start += per {
 		end := min(n, start+per)
-		if _, err := tx.ExecContext(ctx, prefix+db.Rows(end-start, width), args[start*width:end*width]...); err != nil {
+		if _, err := tx.ExecContext(ctx, prefix+db.Rows(end-start, width)+tail, args[start*width:end*width]...); err != nil {
 			return err
 		}
 	}

@@ -366,27 +366,19 @@ func upsertTally(ctx context.Context, tx *db.Tx, surveyID int64, t tally, add bo
 	if !add {
 		conflict, totalConflict = "", ""
 	}
-	for start := 0; start < len(keys); start += 1000 {
-		chunk := keys[start:min(len(keys), start+1000)]
-		args := make([]any, 0, len(chunk)*width)
-		for _, k := range chunk {
-			args = append(args, surveyID, k.Question, k.Grain, k.Day, k.Attribute, k.Touchpoint, k.Channel, k.Journey, k.Value, k.Value2, k.Option, t[k])
-		}
-		if _, err := tx.ExecContext(ctx, `INSERT INTO survey_rollups (survey_id, question_key, grain, bucket, attribute_key, touchpoint, channel, journey_stage, value, value2, option_key, n) VALUES `+
-			db.Rows(len(chunk), width)+conflict, args...); err != nil {
-			return fmt.Errorf("results: rollup: write counts: %w", err)
-		}
+	args := make([]any, 0, len(keys)*width)
+	for _, k := range keys {
+		args = append(args, surveyID, k.Question, k.Grain, k.Day, k.Attribute, k.Touchpoint, k.Channel, k.Journey, k.Value, k.Value2, k.Option, t[k])
 	}
-	for start := 0; start < len(totalKeys); start += 1000 {
-		chunk := totalKeys[start:min(len(totalKeys), start+1000)]
-		args := make([]any, 0, len(chunk)*totalWidth)
-		for _, k := range chunk {
-			args = append(args, surveyID, k.Question, k.Grain, k.Day, k.Attribute, k.Value, k.Value2, k.Option, total[k])
-		}
-		if _, err := tx.ExecContext(ctx, `INSERT INTO survey_rollups_total (survey_id, question_key, grain, bucket, attribute_key, value, value2, option_key, n) VALUES `+
-			db.Rows(len(chunk), totalWidth)+totalConflict, args...); err != nil {
-			return fmt.Errorf("results: rollup: write total counts: %w", err)
-		}
+	if err := insertRows(ctx, tx, `INSERT INTO survey_rollups (survey_id, question_key, grain, bucket, attribute_key, touchpoint, channel, journey_stage, value, value2, option_key, n) VALUES `, conflict, width, args); err != nil {
+		return fmt.Errorf("results: rollup: write counts: %w", err)
+	}
+	args = make([]any, 0, len(totalKeys)*totalWidth)
+	for _, k := range totalKeys {
+		args = append(args, surveyID, k.Question, k.Grain, k.Day, k.Attribute, k.Value, k.Value2, k.Option, total[k])
+	}
+	if err := insertRows(ctx, tx, `INSERT INTO survey_rollups_total (survey_id, question_key, grain, bucket, attribute_key, value, value2, option_key, n) VALUES `, totalConflict, totalWidth, args); err != nil {
+		return fmt.Errorf("results: rollup: write total counts: %w", err)
 	}
 	return nil
 }

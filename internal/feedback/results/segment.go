@@ -327,16 +327,12 @@ func upsertSegments(ctx context.Context, tx *db.Tx, surveyID int64, t segTally, 
 	if !add {
 		conflict = ""
 	}
-	for start := 0; start < len(keys); start += 1000 {
-		chunk := keys[start:min(len(keys), start+1000)]
-		args := make([]any, 0, len(chunk)*width)
-		for _, k := range chunk {
-			args = append(args, surveyID, k.Question, k.Dim, k.Grain, k.Day, k.DimValue, k.Touchpoint, k.Attribute, k.Value, k.Value2, k.Option, t[k])
-		}
-		if _, err := tx.ExecContext(ctx, `INSERT INTO survey_segment_rollups (survey_id, question_key, dim, grain, bucket, dim_value, touchpoint, attribute_key, value, value2, option_key, n) VALUES `+
-			db.Rows(len(chunk), width)+conflict, args...); err != nil {
-			return fmt.Errorf("results: rollup: write segment counts: %w", err)
-		}
+	args := make([]any, 0, len(keys)*width)
+	for _, k := range keys {
+		args = append(args, surveyID, k.Question, k.Dim, k.Grain, k.Day, k.DimValue, k.Touchpoint, k.Attribute, k.Value, k.Value2, k.Option, t[k])
+	}
+	if err := insertRows(ctx, tx, `INSERT INTO survey_segment_rollups (survey_id, question_key, dim, grain, bucket, dim_value, touchpoint, attribute_key, value, value2, option_key, n) VALUES `, conflict, width, args); err != nil {
+		return fmt.Errorf("results: rollup: write segment counts: %w", err)
 	}
 	return nil
 }
