@@ -45,46 +45,12 @@ func TestBrowserLoginAndCustomer360(t *testing.T) {
 		t.Skip("chromium is not installed (apt-get install -y chromium); skipping the browser test")
 	}
 	h := newHarness(t)
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	hs := h.srv.HTTPServer(ln.Addr().String())
-	go hs.Serve(ln)
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		_ = hs.Shutdown(ctx)
-	})
-	base := "http://" + ln.Addr().String()
+	base := serveLive(t, h)
 
 	b := startBrowser(t, bin, 1280, 900, cspProbe)
 	ctx := b.ctx
-	step := func(what string, actions ...chromedp.Action[chromedp.Void]) {
-		t.Helper()
-		if err := chromedp.Do(ctx, actions...); err != nil {
-			t.Fatalf("%s: %v", what, err)
-		}
-	}
-	text := func(sel string) string {
-		t.Helper()
-		s, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(sel)))
-		if err != nil {
-			t.Fatalf("text of %s: %v", sel, err)
-		}
-		return s
-	}
-	checkViolations := func(where string) {
-		t.Helper()
-		v, err := chromedp.Run(ctx, chromedp.Evaluate[[]string](`window.__kzViolations || []`))
-		if err != nil {
-			t.Fatalf("reading CSP violations: %v", err)
-		}
-		if len(v) > 0 {
-			t.Errorf("%s: CSP violations: %s", where, strings.Join(v, "; "))
-		}
-	}
-
+	step, text := b.do, b.text
+	checkViolations := b.noCSPViolations
 	// Sign in from a deep link; the login page sends us back to it.
 	step("login",
 		chromedp.Navigate(base+"/customers"),
@@ -235,6 +201,55 @@ func startBrowser(t *testing.T, bin string, width, height int, probes ...string)
 		}
 	}
 	return b
+}
+
+// serveLive serves h's server on a free local port for the browser and
+// returns its base URL; the server stops with the test.
+func serveLive(t *testing.T, h *harness) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	hs := h.srv.HTTPServer(ln.Addr().String())
+	go hs.Serve(ln)
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = hs.Shutdown(ctx)
+	})
+	return "http://" + ln.Addr().String()
+}
+
+// do runs actions in the browser; a failure ends the test, naming what.
+func (b *browser) do(what string, actions ...chromedp.Action[chromedp.Void]) {
+	b.t.Helper()
+	if err := chromedp.Do(b.ctx, actions...); err != nil {
+		b.t.Fatalf("%s: %v", what, err)
+	}
+}
+
+// text is the text of the first element matching the CSS selector sel.
+func (b *browser) text(sel string) string {
+	b.t.Helper()
+	s, err := chromedp.Run(b.ctx, chromedp.Text(chromedp.CSS(sel)))
+	if err != nil {
+		b.t.Fatalf("text of %s: %v", sel, err)
+	}
+	return s
+}
+
+// noCSPViolations fails the test if cspProbe recorded a violation on the
+// page (where names it).
+func (b *browser) noCSPViolations(where string) {
+	b.t.Helper()
+	v, err := chromedp.Run(b.ctx, chromedp.Evaluate[[]string](`window.__kzViolations || []`))
+	if err != nil {
+		b.t.Fatalf("reading CSP violations: %v", err)
+	}
+	if len(v) > 0 {
+		b.t.Errorf("%s: CSP violations: %s", where, strings.Join(v, "; "))
+	}
 }
 
 // finish gives late console messages a moment, stops the browser, and

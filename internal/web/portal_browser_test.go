@@ -2,10 +2,8 @@ package web
 
 import (
 	"context"
-	"net"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/chromedp/chromedp"
 
@@ -26,41 +24,14 @@ func TestBrowserPortal(t *testing.T) {
 	}
 	smtp := withMail(t)
 	h := newHarness(t)
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	hs := h.srv.HTTPServer(ln.Addr().String())
-	go hs.Serve(ln)
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		_ = hs.Shutdown(ctx)
-	})
-	base := "http://" + ln.Addr().String()
+	base := serveLive(t, h)
 
 	b := startBrowser(t, bin, 1024, 800, cspProbe, scriptProbe)
 	ctx := b.ctx
-	step := func(what string, actions ...chromedp.Action[chromedp.Void]) {
-		t.Helper()
-		if err := chromedp.Do(ctx, actions...); err != nil {
-			t.Fatalf("%s: %v", what, err)
-		}
-	}
-	text := func(sel string) string {
-		t.Helper()
-		s, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(sel)))
-		if err != nil {
-			t.Fatalf("text of %s: %v", sel, err)
-		}
-		return s
-	}
+	step, text := b.do, b.text
 	clean := func(where string) {
 		t.Helper()
-		v, err := chromedp.Run(ctx, chromedp.Evaluate[[]string](`window.__kzViolations || []`))
-		if err != nil || len(v) > 0 {
-			t.Errorf("%s: CSP violations %v (%v)", where, v, err)
-		}
+		b.noCSPViolations(where)
 		if n, err := chromedp.Run(ctx, chromedp.Evaluate[int](`window.__kzAlerts`)); err != nil || n != 0 {
 			t.Errorf("%s: alert called %d times (%v)", where, n, err)
 		}

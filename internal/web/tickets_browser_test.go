@@ -1,9 +1,7 @@
 package web
 
 import (
-	"context"
 	"fmt"
-	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -33,44 +31,14 @@ func TestBrowserTicketsRunNoCustomerScript(t *testing.T) {
 	}
 	h := newHarness(t)
 	id := hostileTicket(t, h)
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	hs := h.srv.HTTPServer(ln.Addr().String())
-	go hs.Serve(ln)
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		_ = hs.Shutdown(ctx)
-	})
-	base := "http://" + ln.Addr().String()
+	base := serveLive(t, h)
 
 	b := startBrowser(t, bin, 1280, 900, cspProbe, scriptProbe)
 	ctx := b.ctx
-	step := func(what string, actions ...chromedp.Action[chromedp.Void]) {
-		t.Helper()
-		if err := chromedp.Do(ctx, actions...); err != nil {
-			t.Fatalf("%s: %v", what, err)
-		}
-	}
-	text := func(sel string) string {
-		t.Helper()
-		s, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(sel)))
-		if err != nil {
-			t.Fatalf("text of %s: %v", sel, err)
-		}
-		return s
-	}
+	step, text := b.do, b.text
 	nothingRan := func(where string) {
 		t.Helper()
-		v, err := chromedp.Run(ctx, chromedp.Evaluate[[]string](`window.__kzViolations || []`))
-		if err != nil {
-			t.Fatalf("reading CSP violations: %v", err)
-		}
-		if len(v) > 0 {
-			t.Errorf("%s: CSP violations: %s", where, strings.Join(v, "; "))
-		}
+		b.noCSPViolations(where)
 		alerts, err := chromedp.Run(ctx, chromedp.Evaluate[int](`window.__kzAlerts`))
 		if err != nil || alerts != 0 {
 			t.Errorf("%s: alert called %d times (%v)", where, alerts, err)
@@ -127,6 +95,7 @@ func TestBrowserTicketsRunNoCustomerScript(t *testing.T) {
 	)
 	// The click submits the form; wait for the page the server answers.
 	var val string
+	var err error
 	for i := 0; i < 50; i++ {
 		val, err = chromedp.Run(ctx, chromedp.Evaluate[string](`(document.querySelector('#reply-body') || {value: ''}).value`))
 		if err == nil && strings.Contains(val, "チケット #") {
