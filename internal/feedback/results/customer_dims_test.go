@@ -348,15 +348,7 @@ func TestCustomerDimsImport(t *testing.T) {
 			t.Fatal(err)
 		}
 		dm, _ := parseDimension("customer:plan")
-		a, err := svc.countsFromSegments(context.Background(), Filter{SurveyID: sum.SurveyID}, q, dm, splitNone)
-		if err != nil {
-			t.Fatal(err)
-		}
-		b, err := svc.countsFromAnswers(context.Background(), Filter{SurveyID: sum.SurveyID}, q, dm, splitNone)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if len(a) == 0 || !reflect.DeepEqual(sortedCells(a), sortedCells(b)) {
+		if a, b := segmentsAndAnswers(t, svc, Filter{SurveyID: sum.SurveyID}, q, dm, splitNone); len(a) == 0 || !reflect.DeepEqual(a, b) {
 			t.Errorf("segment rollups %+v, answers %+v", a, b)
 		}
 	})

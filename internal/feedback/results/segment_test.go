@@ -50,13 +50,27 @@ func sortedCells(cs []cell) []cell {
 	return cs
 }
 
+// segmentsAndAnswers returns the cells of q grouped by dm under f from
+// the segment rollups and from the answers, each sorted.
+func segmentsAndAnswers(t *testing.T, svc *Service, f Filter, q feedback.Question, dm dimension, sp split) (fromSegments, fromAnswers []cell) {
+	t.Helper()
+	a, err := svc.countsFromSegments(context.Background(), f, q, dm, sp)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := svc.countsFromAnswers(context.Background(), f, q, dm, sp)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return sortedCells(a), sortedCells(b)
+}
+
 // checkSegmentsEqualAnswers asserts the segment rollups give the same cells
 // as the answers for dims, over the whole survey and a ragged range (day,
 // month and day rows), with and without a touchpoint filter, in total, by
 // day and by week.
 func checkSegmentsEqualAnswers(t *testing.T, svc *Service, f Filter, questions []feedback.Question, dims []Dimension) {
 	t.Helper()
-	ctx := context.Background()
 	ranges := []Filter{f}
 	if !f.From.IsZero() || !f.To.IsZero() {
 		t.Fatal("checkSegmentsEqualAnswers takes an open filter")
@@ -82,15 +96,7 @@ func checkSegmentsEqualAnswers(t *testing.T, svc *Service, f Filter, questions [
 				// splitMonth is left out: the answers give days there and
 				// the caller folds them into months.
 				for _, sp := range []split{splitNone, splitDay, splitWeek} {
-					a, err := svc.countsFromSegments(ctx, g, q, dm, sp)
-					if err != nil {
-						t.Fatal(err)
-					}
-					b, err := svc.countsFromAnswers(ctx, g, q, dm, sp)
-					if err != nil {
-						t.Fatal(err)
-					}
-					if len(a) == 0 || !reflect.DeepEqual(sortedCells(a), sortedCells(b)) {
+					if a, b := segmentsAndAnswers(t, svc, g, q, dm, sp); len(a) == 0 || !reflect.DeepEqual(a, b) {
 						t.Errorf("%s, %s, split %d, %v–%v: segment rollups %d cells, answers %d cells", dim, q.Key, sp, g.From, g.To, len(a), len(b))
 					}
 				}
@@ -303,15 +309,7 @@ func TestSegmentRollupsImport(t *testing.T) {
 		}
 		for _, dim := range []Dimension{DimCountry, DimLifecycle, "response:sku", "response:store"} {
 			dm, _ := parseDimension(dim)
-			a, err := svc.countsFromSegments(context.Background(), Filter{SurveyID: sum.SurveyID}, q, dm, splitNone)
-			if err != nil {
-				t.Fatal(err)
-			}
-			b, err := svc.countsFromAnswers(context.Background(), Filter{SurveyID: sum.SurveyID}, q, dm, splitNone)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if len(a) == 0 || !reflect.DeepEqual(sortedCells(a), sortedCells(b)) {
+			if a, b := segmentsAndAnswers(t, svc, Filter{SurveyID: sum.SurveyID}, q, dm, splitNone); len(a) == 0 || !reflect.DeepEqual(a, b) {
 				t.Errorf("%s: segment rollups %+v, answers %+v", dim, a, b)
 			}
 		}
