@@ -311,14 +311,7 @@ func TestCustomerDims(t *testing.T) {
 // answers.
 func TestCustomerDimsImport(t *testing.T) {
 	dbtest.Run(t, func(t *testing.T, d *db.DB) {
-		ctx := auth.System(context.Background(), "import")
-		cs := customer.NewService(d)
-		m := pastMapping()
-		m.Errors = &bytes.Buffer{}
-		sum, err := ImportCSV(ctx, d, cs, strings.NewReader(pastFeedback), m)
-		if err != nil {
-			t.Fatal(err)
-		}
+		sum := importPast(t, d)
 		// Give the imported customers a plan, list it, backfill, then
 		// import again (new responses through the hook).
 		if _, err := d.Writer().Exec(`UPDATE customers SET attributes = '{"plan":"basic"}'`); err != nil {
@@ -331,7 +324,10 @@ func TestCustomerDimsImport(t *testing.T) {
 		if state, _ := dimRow(t, d, sum.SurveyID, "plan"); state != DimReady {
 			t.Fatalf("plan: %s", state)
 		}
-		again, err := ImportCSV(ctx, d, cs, strings.NewReader(strings.NewReplacer("2025-", "2024-", "\na", "\nb").Replace(pastFeedback)), m)
+		m := pastMapping()
+		m.Errors = &bytes.Buffer{}
+		again, err := ImportCSV(auth.System(context.Background(), "import"), d, customer.NewService(d),
+			strings.NewReader(strings.NewReplacer("2025-", "2024-", "\na", "\nb").Replace(pastFeedback)), m)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -269,19 +269,24 @@ func TestSegmentAtCompletion(t *testing.T) {
 	})
 }
 
+// importPast imports pastFeedback with pastMapping as the system.
+func importPast(t *testing.T, d *db.DB) *ImportSummary {
+	t.Helper()
+	m := pastMapping()
+	m.Errors = &bytes.Buffer{}
+	sum, err := ImportCSV(auth.System(context.Background(), "import"), d, customer.NewService(d), strings.NewReader(pastFeedback), m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return sum
+}
+
 // TestSegmentRollupsImport: imported responses (the batched ImportTx path)
 // get the same segment rows as a rebuild, and the rollups answer as the
 // answers do.
 func TestSegmentRollupsImport(t *testing.T) {
 	dbtest.Run(t, func(t *testing.T, d *db.DB) {
-		ctx := auth.System(context.Background(), "import")
-		cs := customer.NewService(d)
-		m := pastMapping()
-		m.Errors = &bytes.Buffer{}
-		sum, err := ImportCSV(ctx, d, cs, strings.NewReader(pastFeedback), m)
-		if err != nil {
-			t.Fatal(err)
-		}
+		sum := importPast(t, d)
 		imported := segmentRows(t, d, sum.SurveyID)
 		var skuRows int
 		for k := range imported {

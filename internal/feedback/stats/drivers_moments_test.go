@@ -174,14 +174,7 @@ func TestKeyDriversMatchQR(t *testing.T) {
 					in := answerDrivers(r, n, p, promoter, []float64{0, 0.04}[shape%2])
 					name := fmt.Sprintf("p=%d n=%d promoter=%v shape=%d", p, n, promoter, shape)
 					degenerate(in, shape, r)
-					want, err := keyDriversQR(in, Options{})
-					if err != nil {
-						t.Fatal(err)
-					}
-					got, err := KeyDrivers(in, Options{})
-					if err != nil {
-						t.Fatal(err)
-					}
+					got, want := bothWays(t, in)
 					compareDrivers(t, name, in, got, want, tol, &w)
 					reasons[want.Reason]++
 					if want.R2.Valid() {
@@ -263,14 +256,7 @@ func TestKeyDriversMatchQRContinuous(t *testing.T) {
 					}
 					in.Rows = append(in.Rows, DriverRow{Outcome: y + r.NormFloat64(), Gaps: gaps})
 				}
-				want, err := keyDriversQR(in, Options{})
-				if err != nil {
-					t.Fatal(err)
-				}
-				got, err := KeyDrivers(in, Options{})
-				if err != nil {
-					t.Fatal(err)
-				}
+				got, want := bothWays(t, in)
 				compareDrivers(t, fmt.Sprintf("p=%d n=%d ρ=%v", p, n, rho), in, got, want, tol, &w)
 			}
 		}
@@ -321,14 +307,7 @@ func TestKeyDriversConstantFromRoundedSums(t *testing.T) {
 		}
 		in.Rows = append(in.Rows, DriverRow{Outcome: math.Round(clamp(6+a+r.NormFloat64(), 0, 10)), Gaps: []Number{Known(a), Known(rare)}})
 	}
-	want, err := keyDriversQR(in, Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	got, err := KeyDrivers(in, Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	got, want := bothWays(t, in)
 	if !got.Drivers[1].Coefficient.Value.Valid() {
 		t.Errorf("one different answer in 100,000: %+v", got.Drivers[1])
 	}
@@ -723,4 +702,19 @@ func BenchmarkKeyDrivers(b *testing.B) {
 			}
 		})
 	}
+}
+
+// bothWays analyses in with KeyDrivers (through the moments) and with the
+// QR reference.
+func bothWays(t *testing.T, in DriverInput) (got, want DriverResult) {
+	t.Helper()
+	want, err := keyDriversQR(in, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err = KeyDrivers(in, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return got, want
 }
